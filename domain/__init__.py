@@ -1,0 +1,1 @@
+"""The sales-performance rules: pure functions and the ports that adapters implement."""

@@ -1,0 +1,620 @@
+"""The sync's side of storage: upserts by natural key, deletions, cursors and KPI roll-ups.
+
+Every page of a sync goes through ``apply_page`` inside one transaction owned by the caller:
+records, deletions, the (rep, day) pairs they touch and the new cursor commit together.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Table, and_, delete, func, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from domain.kpis import ActivityFact, KpiDefinition, OpportunityFact, StageMoveFact, rollup
+from domain.ports import PageStats, SyncPage
+from domain.records import (
+    ActivityRecord,
+    CrmObject,
+    CrmUser,
+    OpportunityRecord,
+    PipelineStageRecord,
+    StageChangeRecord,
+)
+from domain.timeutil import local_day, zone
+from storage.models import (
+    Activity,
+    DailySnapshot,
+    DirtyDay,
+    Opportunity,
+    PipelineSnapshot,
+    PipelineStage,
+    Rep,
+    StageChange,
+    SyncState,
+)
+
+CHUNK = 500
+
+
+def _table(model: Any) -> Table:
+    table: Table = model.__table__
+    return table
+
+
+@dataclass(frozen=True, slots=True)
+class RepRef:
+    """The bits of a rep the sync needs to place a record on a local day."""
+
+    id: int
+    timezone: str | None
+
+
+class SqlSyncStore:
+    """Implements the sync's storage port on a SQLModel session (it never commits)."""
+
+    def __init__(self, session: Session, *, org_timezone: str = "UTC", admins: Iterable[str] = ()):
+        self.session = session
+        self.org_timezone = org_timezone
+        self.admins = frozenset(a.lower() for a in admins)
+
+    # cursors -------------------------------------------------------------------------------
+
+    def cursor(self, source: str, obj: CrmObject) -> str | None:
+        """Return the stored cursor of ``obj`` for ``source``."""
+        state = self._state(source, obj)
+        return state.cursor if state else None
+
+    def reset_cursors(self, source: str) -> None:
+        """Forget every cursor of ``source`` so the next sync is a full one."""
+        self.session.execute(
+            update(_table(SyncState))
+            .where(_table(SyncState).c.source == source)
+            .values(cursor=None)
+        )
+
+    def record_outcome(
+        self, source: str, obj: CrmObject, *, error: str | None, now: datetime
+    ) -> None:
+        """Record the last success time or the last error of an object's sync."""
+        state = self._state(source, obj) or SyncState(source=source, object=obj.value)
+        if error is None:
+            state.last_success = now
+            state.last_error = None
+        else:
+            state.last_error = error[:2000]
+        self.session.add(state)
+
+    def sync_states(self) -> list[SyncState]:
+        """Return every object's sync state, for doctor and "data as of"."""
+        return list(self.session.execute(select(SyncState)).scalars())
+
+    def _state(self, source: str, obj: CrmObject) -> SyncState | None:
+        return self.session.execute(
+            select(SyncState).where(SyncState.source == source, SyncState.object == obj.value)
+        ).scalar_one_or_none()
+
+    # pages ---------------------------------------------------------------------------------
+
+    def apply_page(self, source: str, page: SyncPage) -> PageStats:
+        """Upsert the page's records, apply its deletions and save its cursor."""
+        dirty: set[tuple[int, date]] = set()
+        handler = {
+            CrmObject.USERS: self._apply_users,
+            CrmObject.STAGES: self._apply_stages,
+            CrmObject.OPPORTUNITIES: self._apply_opportunities,
+            CrmObject.STAGE_CHANGES: self._apply_stage_changes,
+            CrmObject.ACTIVITIES: self._apply_activities,
+        }[page.object]
+        handler(source, page.records, page.deleted_ids, dirty)
+        self._mark_dirty(dirty)
+        if page.cursor is not None or page.api_calls:
+            state = self._state(source, page.object) or SyncState(
+                source=source, object=page.object.value
+            )
+            if page.cursor is not None:
+                state.cursor = page.cursor
+            state.api_calls = (state.api_calls or 0) + page.api_calls
+            self.session.add(state)
+        self.session.flush()
+        return PageStats(upserted=len(page.records), deleted=len(page.deleted_ids))
+
+    def _apply_users(
+        self, source: str, records: Sequence[Any], deleted: Sequence[str], dirty: set[Any]
+    ) -> None:
+        rows = [
+            {
+                "source": source,
+                "crm_user_id": u.crm_id,
+                "name": u.name,
+                "email": u.email.strip().lower(),
+                "manager_crm_id": u.manager_crm_id,
+                "team": u.team,
+                "title": u.title,
+                "start_date": u.start_date,
+                "active": u.active,
+            }
+            for u in records
+            if isinstance(u, CrmUser)
+        ]
+        self._upsert(Rep, rows, ("source", "crm_user_id"))
+        if deleted:
+            for chunk in _chunks(deleted):
+                self.session.execute(
+                    update(_table(Rep))
+                    .where(_table(Rep).c.source == source, _table(Rep).c.crm_user_id.in_(chunk))
+                    .values(active=False)
+                )
+        self.resolve_hierarchy(source)
+
+    def resolve_hierarchy(self, source: str) -> None:
+        """Link each rep to its manager row and derive roles (admin, manager, rep)."""
+        rep = _table(Rep)
+        manager = rep.alias("manager")
+        self.session.execute(
+            update(rep)
+            .where(rep.c.source == source)
+            .values(
+                manager_id=select(manager.c.id)
+                .where(
+                    manager.c.source == rep.c.source, manager.c.crm_user_id == rep.c.manager_crm_id
+                )
+                .scalar_subquery()
+            )
+        )
+        report = rep.alias("report")
+        has_reports = select(report.c.id).where(report.c.manager_id == rep.c.id).exists()
+        self.session.execute(update(rep).where(rep.c.source == source).values(role="rep"))
+        self.session.execute(
+            update(rep).where(rep.c.source == source, has_reports).values(role="manager")
+        )
+        if self.admins:
+            self.session.execute(
+                update(rep).where(rep.c.email.in_(sorted(self.admins))).values(role="admin")
+            )
+
+    def _apply_stages(
+        self, source: str, records: Sequence[Any], deleted: Sequence[str], dirty: set[Any]
+    ) -> None:
+        rows = [
+            {
+                "source": source,
+                "pipeline": s.pipeline,
+                "stage": s.stage,
+                "order": s.order,
+                "is_closed": s.is_closed,
+                "is_won": s.is_won,
+                "probability": s.probability,
+            }
+            for s in records
+            if isinstance(s, PipelineStageRecord)
+        ]
+        self._upsert(PipelineStage, rows, ("source", "pipeline", "stage"))
+
+    def _apply_opportunities(
+        self, source: str, records: Sequence[Any], deleted: Sequence[str], dirty: set[Any]
+    ) -> None:
+        opps = [r for r in records if isinstance(r, OpportunityRecord)]
+        ids = [o.crm_id for o in opps] + list(deleted)
+        before = self._existing(Opportunity, source, ids, ("rep_id", "created_day", "close_date"))
+        reps = self._reps_by_crm_id(source, {o.owner_crm_id for o in opps if o.owner_crm_id})
+        rows = []
+        for o in opps:
+            ref = reps.get(o.owner_crm_id or "")
+            created_day = local_day(o.created_at, self._tz(ref))
+            rows.append(
+                {
+                    "source": source,
+                    "crm_id": o.crm_id,
+                    "owner_crm_id": o.owner_crm_id,
+                    "rep_id": ref.id if ref else None,
+                    "name": o.name[:255],
+                    "amount": o.amount,
+                    "stage": o.stage,
+                    "stage_order": o.stage_order,
+                    "pipeline": o.pipeline,
+                    "created_at": _utc(o.created_at),
+                    "created_day": created_day,
+                    "close_date": o.close_date,
+                    "is_closed": o.is_closed,
+                    "is_won": o.is_won,
+                    "is_deleted": o.is_deleted,
+                    "modified_at": _utc(o.modified_at),
+                }
+            )
+            if ref:
+                dirty.add((ref.id, created_day))
+                if o.close_date:
+                    dirty.add((ref.id, o.close_date))
+        for rep_id, created_day, close_date in before.values():
+            if rep_id is not None:
+                dirty.update((rep_id, d) for d in (created_day, close_date) if d is not None)
+        self._upsert(Opportunity, rows, ("source", "crm_id"))
+        self._soft_delete(Opportunity, source, deleted)
+        touched_reps = {d[0] for d in dirty}
+        dirty.update(self._stage_change_days(source, ids, touched_reps))
+
+    def _stage_change_days(
+        self, source: str, opportunity_ids: Sequence[str], rep_ids: set[int]
+    ) -> set[tuple[int, date]]:
+        """Return (rep, day) of every stage move of these opportunities, for each rep given."""
+        result: set[tuple[int, date]] = set()
+        if not rep_ids:
+            return result
+        tzs = self._rep_zones(rep_ids)
+        sc = _table(StageChange)
+        for chunk in _chunks(opportunity_ids):
+            for (changed_at,) in self.session.execute(
+                select(sc.c.changed_at).where(
+                    sc.c.source == source, sc.c.opportunity_crm_id.in_(chunk)
+                )
+            ):
+                for rep_id, tz in tzs.items():
+                    result.add((rep_id, local_day(changed_at, zone(tz, self.org_timezone))))
+        return result
+
+    def _apply_stage_changes(
+        self, source: str, records: Sequence[Any], deleted: Sequence[str], dirty: set[Any]
+    ) -> None:
+        changes = [r for r in records if isinstance(r, StageChangeRecord)]
+        sc = _table(StageChange)
+        ids = [c.crm_id for c in changes] + list(deleted)
+        before: list[tuple[str, datetime]] = []
+        for chunk in _chunks(ids):
+            before.extend(
+                (row.opportunity_crm_id, row.changed_at)
+                for row in self.session.execute(
+                    select(sc.c.opportunity_crm_id, sc.c.changed_at).where(
+                        sc.c.source == source, sc.c.crm_id.in_(chunk)
+                    )
+                )
+            )
+        rows = [
+            {
+                "source": source,
+                "crm_id": c.crm_id,
+                "opportunity_crm_id": c.opportunity_crm_id,
+                "from_stage": c.from_stage,
+                "to_stage": c.to_stage,
+                "changed_at": _utc(c.changed_at),
+                "is_deleted": c.is_deleted,
+            }
+            for c in changes
+        ]
+        self._upsert(StageChange, rows, ("source", "crm_id"))
+        self._soft_delete(StageChange, source, deleted)
+        moments = before + [(c.opportunity_crm_id, c.changed_at) for c in changes]
+        owners = self._opportunity_owners(source, {m[0] for m in moments})
+        for opp_crm_id, at in moments:
+            ref = owners.get(opp_crm_id)
+            if ref:
+                dirty.add((ref.id, local_day(at, self._tz(ref))))
+
+    def _apply_activities(
+        self, source: str, records: Sequence[Any], deleted: Sequence[str], dirty: set[Any]
+    ) -> None:
+        acts = [r for r in records if isinstance(r, ActivityRecord)]
+        ids = [a.crm_id for a in acts] + list(deleted)
+        before = self._existing(Activity, source, ids, ("rep_id", "day"))
+        reps = self._reps_by_crm_id(source, {a.owner_crm_id for a in acts if a.owner_crm_id})
+        rows = []
+        for a in acts:
+            ref = reps.get(a.owner_crm_id or "")
+            if a.occurred_at is not None:
+                day: date | None = local_day(a.occurred_at, self._tz(ref))
+            else:
+                day = a.activity_date
+            rows.append(
+                {
+                    "source": source,
+                    "crm_id": a.crm_id,
+                    "owner_crm_id": a.owner_crm_id,
+                    "rep_id": ref.id if ref else None,
+                    "kind": a.kind.value,
+                    "occurred_at": _utc(a.occurred_at),
+                    "day": day,
+                    "duration_s": a.duration_s,
+                    "direction": a.direction,
+                    "outcome": a.outcome,
+                    "contact_title": (a.contact_title or None) and a.contact_title[:255],
+                    "opportunity_crm_id": a.opportunity_crm_id,
+                    "is_deleted": a.is_deleted,
+                    "modified_at": _utc(a.modified_at),
+                }
+            )
+            if ref and day:
+                dirty.add((ref.id, day))
+        for rep_id, day in before.values():
+            if rep_id is not None and day is not None:
+                dirty.add((rep_id, day))
+        self._upsert(Activity, rows, ("source", "crm_id"))
+        self._soft_delete(Activity, source, deleted)
+
+    # helpers -------------------------------------------------------------------------------
+
+    def _upsert(self, model: Any, rows: list[dict[str, Any]], keys: Sequence[str]) -> None:
+        if not rows:
+            return
+        table = _table(model)
+        # Last write wins within a page too: one row per key, or the upsert would conflict twice.
+        unique = list({tuple(r[k] for k in keys): r for r in rows}.values())
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        for chunk in _chunks(unique, CHUNK):
+            stmt = insert(table).values(chunk)
+            columns = [c for c in chunk[0] if c not in keys]
+            stmt = stmt.on_conflict_do_update(
+                index_elements=list(keys),
+                set_={c: stmt.excluded[c] for c in columns},
+            )
+            self.session.execute(stmt)
+
+    def _existing(
+        self, model: Any, source: str, crm_ids: Sequence[str], columns: Sequence[str]
+    ) -> dict[str, tuple[Any, ...]]:
+        table = _table(model)
+        found: dict[str, tuple[Any, ...]] = {}
+        for chunk in _chunks(crm_ids):
+            query = select(table.c.crm_id, *(table.c[c] for c in columns)).where(
+                table.c.source == source, table.c.crm_id.in_(chunk)
+            )
+            for row in self.session.execute(query):
+                found[row[0]] = tuple(row[1:])
+        return found
+
+    def _soft_delete(self, model: Any, source: str, crm_ids: Sequence[str]) -> None:
+        table = _table(model)
+        for chunk in _chunks(crm_ids):
+            self.session.execute(
+                update(table)
+                .where(table.c.source == source, table.c.crm_id.in_(chunk))
+                .values(is_deleted=True)
+            )
+
+    def _reps_by_crm_id(self, source: str, crm_ids: set[str]) -> dict[str, RepRef]:
+        rep = _table(Rep)
+        found: dict[str, RepRef] = {}
+        for chunk in _chunks(sorted(crm_ids)):
+            for row in self.session.execute(
+                select(rep.c.crm_user_id, rep.c.id, rep.c.timezone).where(
+                    rep.c.source == source, rep.c.crm_user_id.in_(chunk)
+                )
+            ):
+                found[row.crm_user_id] = RepRef(row.id, row.timezone)
+        return found
+
+    def _rep_zones(self, rep_ids: set[int]) -> dict[int, str | None]:
+        rep = _table(Rep)
+        return {
+            row.id: row.timezone
+            for row in self.session.execute(
+                select(rep.c.id, rep.c.timezone).where(rep.c.id.in_(sorted(rep_ids)))
+            )
+        }
+
+    def _opportunity_owners(self, source: str, crm_ids: set[str]) -> dict[str, RepRef]:
+        opp, rep = _table(Opportunity), _table(Rep)
+        found: dict[str, RepRef] = {}
+        for chunk in _chunks(sorted(crm_ids)):
+            for row in self.session.execute(
+                select(opp.c.crm_id, rep.c.id, rep.c.timezone)
+                .join(rep, rep.c.id == opp.c.rep_id)
+                .where(opp.c.source == source, opp.c.crm_id.in_(chunk))
+            ):
+                found[row.crm_id] = RepRef(row.id, row.timezone)
+        return found
+
+    def _tz(self, ref: RepRef | None) -> Any:
+        return zone(ref.timezone if ref else None, self.org_timezone)
+
+    def _mark_dirty(self, pairs: set[tuple[int, date]]) -> None:
+        if not pairs:
+            return
+        rows = [{"rep_id": r, "day": d} for r, d in sorted(pairs)]
+        table = _table(DirtyDay)
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        for chunk in _chunks(rows, CHUNK):
+            self.session.execute(insert(table).values(chunk).on_conflict_do_nothing())
+
+    # roll-ups ------------------------------------------------------------------------------
+
+    def dirty_count(self) -> int:
+        """Return how many (rep, day) pairs wait for a roll-up."""
+        return int(
+            self.session.execute(select(func.count()).select_from(_table(DirtyDay))).scalar_one()
+        )
+
+    def rollup_dirty(
+        self, definitions: Sequence[KpiDefinition], *, now: datetime, limit: int = 5000
+    ) -> int:
+        """Recompute the snapshots of up to ``limit`` dirty (rep, day) pairs; return how many.
+
+        A day before the rep's local today (at ``now``) is frozen; today's values stay live.
+        """
+        dd = _table(DirtyDay)
+        pairs = [
+            (row.rep_id, row.day)
+            for row in self.session.execute(
+                select(dd.c.rep_id, dd.c.day).order_by(dd.c.rep_id, dd.c.day).limit(limit)
+            )
+        ]
+        if not pairs:
+            return 0
+        by_rep: dict[int, set[date]] = defaultdict(set)
+        for rep_id, day in pairs:
+            by_rep[rep_id].add(day)
+        values = self._rollup_reps(definitions, by_rep)
+        zones = self._rep_zones(set(by_rep))
+        today = {r: local_day(now, zone(zones.get(r), self.org_timezone)) for r in by_rep}
+        snap = _table(DailySnapshot)
+        for rep_id, days in by_rep.items():
+            for chunk in _chunks(sorted(days)):
+                self.session.execute(
+                    delete(snap).where(snap.c.rep_id == rep_id, snap.c.day.in_(chunk))
+                )
+        rows = [
+            {
+                "rep_id": rep_id,
+                "day": day,
+                "kpi": kpi,
+                "value": value,
+                "frozen": day < today[rep_id],
+            }
+            for (rep_id, day, kpi), value in sorted(values.items())
+        ]
+        for chunk in _chunks(rows, CHUNK):
+            self.session.execute(snap.insert().values(chunk))
+        for chunk in _chunks(pairs, CHUNK):
+            self.session.execute(delete(dd).where(tuple_(dd.c.rep_id, dd.c.day).in_(chunk)))
+        return len(pairs)
+
+    def _rollup_reps(
+        self, definitions: Sequence[KpiDefinition], by_rep: Mapping[int, set[date]]
+    ) -> dict[tuple[int, date, str], float]:
+        act, opp, sc, stage = (
+            _table(Activity),
+            _table(Opportunity),
+            _table(StageChange),
+            _table(PipelineStage),
+        )
+        rep_ids = sorted(by_rep)
+        zones = self._rep_zones(set(rep_ids))
+        sources = {
+            row.id: row.source
+            for row in self.session.execute(
+                select(_table(Rep).c.id, _table(Rep).c.source).where(_table(Rep).c.id.in_(rep_ids))
+            )
+        }
+        orders: dict[tuple[str, str, str], tuple[int, bool, bool]] = {
+            (row.source, row.pipeline, row.stage): (
+                row.order,
+                row.is_won,
+                row.is_closed and not row.is_won,
+            )
+            for row in self.session.execute(select(stage))
+        }
+        activity_facts: list[ActivityFact] = []
+        opportunity_facts: list[OpportunityFact] = []
+        moves: list[StageMoveFact] = []
+        for rep_id in rep_ids:
+            days = sorted(by_rep[rep_id])
+            for chunk in _chunks(days):
+                for row in self.session.execute(
+                    select(
+                        act.c.day,
+                        act.c.kind,
+                        act.c.duration_s,
+                        act.c.direction,
+                        act.c.outcome,
+                        act.c.contact_title,
+                    ).where(
+                        act.c.rep_id == rep_id, act.c.day.in_(chunk), act.c.is_deleted.is_(False)
+                    )
+                ):
+                    activity_facts.append(
+                        ActivityFact(
+                            rep_id=rep_id,
+                            day=row.day,
+                            kind=row.kind,
+                            duration_s=row.duration_s,
+                            direction=row.direction,
+                            outcome=row.outcome,
+                            contact_title=row.contact_title,
+                        )
+                    )
+            tz = zone(zones.get(rep_id), self.org_timezone)
+            pipelines: dict[str, tuple[int, str]] = {}
+            for row in self.session.execute(
+                select(
+                    opp.c.id,
+                    opp.c.crm_id,
+                    opp.c.created_day,
+                    opp.c.amount,
+                    opp.c.is_won,
+                    opp.c.close_date,
+                    opp.c.pipeline,
+                ).where(opp.c.rep_id == rep_id, opp.c.is_deleted.is_(False))
+            ):
+                pipelines[row.crm_id] = (row.id, row.pipeline)
+                opportunity_facts.append(
+                    OpportunityFact(
+                        opportunity_id=row.id,
+                        rep_id=rep_id,
+                        created_day=row.created_day,
+                        amount=row.amount,
+                        is_won=row.is_won,
+                        close_date=row.close_date,
+                    )
+                )
+            source = sources.get(rep_id, "")
+            for chunk in _chunks(sorted(pipelines)):
+                for row in self.session.execute(
+                    select(
+                        sc.c.opportunity_crm_id, sc.c.from_stage, sc.c.to_stage, sc.c.changed_at
+                    ).where(
+                        sc.c.source == source,
+                        sc.c.opportunity_crm_id.in_(chunk),
+                        sc.c.is_deleted.is_(False),
+                    )
+                ):
+                    opp_id, pipeline = pipelines[row.opportunity_crm_id]
+                    to = orders.get((source, pipeline, row.to_stage))
+                    frm = orders.get((source, pipeline, row.from_stage or ""))
+                    moves.append(
+                        StageMoveFact(
+                            opportunity_id=opp_id,
+                            rep_id=rep_id,
+                            day=local_day(row.changed_at, tz),
+                            at_epoch=row.changed_at.timestamp(),
+                            from_order=frm[0] if frm else None,
+                            to_order=to[0] if to else None,
+                            to_is_won=bool(to and to[1]),
+                            to_is_lost=bool(to and to[2]),
+                        )
+                    )
+        return rollup(
+            definitions,
+            activities=activity_facts,
+            opportunities=opportunity_facts,
+            stage_moves=moves,
+            keep=by_rep,
+        )
+
+    def snapshot_pipeline(self, day: date) -> int:
+        """Record every open opportunity's stage and amount for ``day`` (rerunnable)."""
+        opp, snap = _table(Opportunity), _table(PipelineSnapshot)
+        self.session.execute(delete(snap).where(snap.c.day == day))
+        rows = [
+            {
+                "day": day,
+                "opportunity_id": row.id,
+                "rep_id": row.rep_id,
+                "stage": row.stage,
+                "stage_order": row.stage_order,
+                "amount": row.amount,
+            }
+            for row in self.session.execute(
+                select(opp.c.id, opp.c.rep_id, opp.c.stage, opp.c.stage_order, opp.c.amount).where(
+                    and_(opp.c.is_closed.is_(False), opp.c.is_deleted.is_(False))
+                )
+            )
+        ]
+        for chunk in _chunks(rows, CHUNK):
+            self.session.execute(snap.insert().values(chunk))
+        return len(rows)
+
+
+def _chunks(items: Sequence[Any], size: int = 900) -> list[Sequence[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
