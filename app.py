@@ -86,7 +86,7 @@ class Runtime:
 
     def now(self) -> datetime:
         """Return the current instant (the one place the real clock is read)."""
-        return datetime.now(UTC)
+        return self.settings.pacesetter_now or datetime.now(UTC)
 
     def org_today(self) -> date:
         """Return today's date in the org's time zone."""

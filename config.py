@@ -7,7 +7,7 @@ the variable or the YAML key and says what to do.
 from __future__ import annotations
 
 import re
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -47,6 +47,16 @@ class Settings(BaseSettings):
     salesforce_domain: str = "login"
     hubspot_access_token: SecretStr | None = None
     hubspot_base_url: str = "https://api.hubapi.com"
+    pacesetter_now: datetime | None = Field(
+        default=None, description="Freeze the clock (ISO instant) for demos and tests."
+    )
+
+    @field_validator("pacesetter_now")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
     @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token")
     @classmethod
