@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Table, and_, delete, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from domain.kpis import ActivityFact, KpiDefinition, OpportunityFact, StageMoveFact, rollup
 from domain.ports import PageStats, SyncPage
@@ -96,7 +96,9 @@ class SqlSyncStore:
 
     def _state(self, source: str, obj: CrmObject) -> SyncState | None:
         return self.session.execute(
-            select(SyncState).where(SyncState.source == source, SyncState.object == obj.value)
+            select(SyncState).where(
+                col(SyncState.source) == source, col(SyncState.object) == obj.value
+            )
         ).scalar_one_or_none()
 
     # pages ---------------------------------------------------------------------------------
