@@ -73,25 +73,32 @@ class Position:
         )
 
 
+def keyset_start(position: Position | None, *, overlap: timedelta, full: bool) -> Position | None:
+    """Return ``position`` when a read may resume exactly after it (no late commit possible)."""
+    if position is None or full or position.ts is None or position.id is None:
+        return None
+    return position if position.ts < position.queried_at - overlap else None
+
+
 def build_soql(
     spec: QuerySpec, position: Position | None, *, overlap: timedelta, full: bool = False
 ) -> str:
     """Return the SOQL for ``spec`` after ``position``; values go through format_soql only."""
     clauses = [spec.where] if spec.where else []
-    if position is not None and not full:
-        stamp = spec.stamp
-        safe_before = position.queried_at - overlap
-        if position.ts is not None and position.id is not None and position.ts < safe_before:
-            clauses.append(
-                format_soql(
-                    f"({stamp} > {{ts}} OR ({stamp} = {{ts}} AND Id > {{id}}))",
-                    ts=_floor_second(position.ts),
-                    id=position.id,
-                )
+    start = keyset_start(position, overlap=overlap, full=full)
+    stamp = spec.stamp
+    if start is not None and start.ts is not None:
+        clauses.append(
+            format_soql(
+                f"({stamp} > {{ts}} OR ({stamp} = {{ts}} AND Id > {{id}}))",
+                ts=_floor_second(start.ts),
+                id=start.id,
             )
-        else:
-            since = safe_before if position.ts is None else min(position.ts, safe_before)
-            clauses.append(format_soql(f"{stamp} >= {{since}}", since=_floor_second(since)))
+        )
+    elif position is not None and not full:
+        safe_before = position.queried_at - overlap
+        since = safe_before if position.ts is None else min(position.ts, safe_before)
+        clauses.append(format_soql(f"{stamp} >= {{since}}", since=_floor_second(since)))
     # Identifiers are code constants or validated API names; every value went through format_soql.
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
     select = f"SELECT {', '.join(spec.fields)} FROM {spec.sobject}"  # noqa: S608
@@ -277,15 +284,20 @@ class SalesforceSource:
         """Yield (live rows, deleted ids, position after the page, API calls) per page."""
         overlap = timedelta(minutes=self.options.overlap_minutes)
         soql = build_soql(spec, position, overlap=overlap, full=full)
+        after = keyset_start(position, overlap=overlap, full=full)
         self.client.ensure_allowance()
         calls_before = self.client.calls
         queried_at = self.clock()
         page: QueryPage = self.client.query(soql, include_deleted=spec.include_deleted)
         while True:
-            live = [r for r in page.records if not mapper.is_deleted(r)]
-            deleted = [r["Id"] for r in page.records if mapper.is_deleted(r)]
-            if page.records:
-                last = page.records[-1]
+            rows = page.records
+            if after is not None:
+                # SOQL literals carry whole seconds: drop what the keyset already covered.
+                rows = [r for r in rows if self._key(spec, r) > (after.ts, after.id)]
+            live = [r for r in rows if not mapper.is_deleted(r)]
+            deleted = [r["Id"] for r in rows if mapper.is_deleted(r)]
+            if rows:
+                last = rows[-1]
                 position = Position(mapper.parse_datetime(last[spec.stamp]), last["Id"], queried_at)
             elif position is None:
                 position = Position(None, None, queried_at)
@@ -298,6 +310,10 @@ class SalesforceSource:
             self.client.ensure_allowance()
             calls_before = self.client.calls
             page = self.client.query_more(page.next_url)
+
+    @staticmethod
+    def _key(spec: QuerySpec, raw: Mapping[str, Any]) -> tuple[datetime | None, str]:
+        return mapper.parse_datetime(raw[spec.stamp]), str(raw["Id"])
 
     def _map(self, spec: QuerySpec, obj: CrmObject, raw: dict[str, Any]) -> CrmRecord:
         if obj is CrmObject.USERS:
