@@ -262,6 +262,7 @@ class SalesforceClient:
                     ) from exc
                 attempt = self._backoff(attempt, f"HTTP {exc.status}", exc)
             except (requests.ConnectionError, requests.Timeout) as exc:
+                self.calls += 1  # a request that got no response may still count at Salesforce
                 attempt = self._backoff(attempt, type(exc).__name__, exc)
 
     def _backoff(self, attempt: int, what: str, exc: Exception) -> int:

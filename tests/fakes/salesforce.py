@@ -591,6 +591,8 @@ ERRORS = {
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in one segment, no 40 ms stalls
+    wbufsize = 1 << 16
     org: FakeSalesforce
 
     def log_message(self, format: str, *args: Any) -> None:
