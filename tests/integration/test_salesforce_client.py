@@ -10,7 +10,7 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from domain.ports import SyncAborted
+from domain.ports import SyncAborted, SyncPage
 from domain.records import CrmObject, CrmUser
 from integrations.salesforce.client import SalesforceCredentials, SalesforceError
 from integrations.salesforce.source import SalesforceSource
@@ -148,8 +148,11 @@ def test_an_expired_session_is_renewed_by_logging_in_again(
     ids = [r.crm_id for p in [first, *rest] for r in p.records] + [
         i for p in [first, *rest] for i in p.deleted_ids
     ]
-    assert len(ids) == len(set(ids)) == len(fake.rows("Task", include_deleted=True)) + len(
-        fake.rows("Event", include_deleted=True)
+    assert (
+        len(ids)
+        == len(set(ids))
+        == len(fake.rows("Task", include_deleted=True))
+        + len(fake.rows("Event", include_deleted=True))
     )
     logins = [entry for entry in fake.log if entry[0] == "POST"]
     assert len(logins) == 2
@@ -204,10 +207,9 @@ def test_the_sync_stops_cleanly_when_the_daily_allowance_is_nearly_spent(
     fake.api_used = 895
     source = session_source(fake, clock, api_usage_stop=0.9)
     pages = source.pages(CrmObject.ACTIVITIES, None)
-    got = []
+    got: list[SyncPage] = []
     with pytest.raises(SyncAborted, match=r"900/1000 calls used"):
-        for page in pages:
-            got.append(page)
+        got.extend(pages)
     assert len(got) == 5  # each page fetched was handed over (and so committed) first
     assert got[-1].cursor is not None
     resumed = session_source(fake, clock, api_usage_stop=0.99)

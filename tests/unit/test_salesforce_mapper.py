@@ -265,3 +265,31 @@ def test_options_refuse_identifiers_that_could_inject_soql() -> None:
     with pytest.raises(ValidationError):
         SalesforceOptions(batch_size=50)
     assert SalesforceOptions(event_outcome_field="Outcome__c").event_outcome_field == "Outcome__c"
+
+
+def test_settings_choose_the_login_method() -> None:
+    from config import Settings
+    from integrations.salesforce import LoginMethod, credentials_from_settings
+
+    session = credentials_from_settings(
+        Settings(salesforce_instance_url="https://x.my.salesforce.com", salesforce_access_token="t")
+    )
+    assert session.method() is LoginMethod.SESSION
+    assert session.access_token == "t"
+    password = credentials_from_settings(
+        Settings(
+            salesforce_username="u@x.test",
+            salesforce_password="p",
+            salesforce_security_token="s",
+        )
+    )
+    assert password.method() is LoginMethod.PASSWORD
+    jwt = credentials_from_settings(
+        Settings(
+            salesforce_username="u@x.test",
+            salesforce_consumer_key="k",
+            salesforce_private_key_file="/keys/server.key",
+        )
+    )
+    assert jwt.method() is LoginMethod.JWT
+    assert credentials_from_settings(Settings()).method() is None
