@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from storage import migrate  # noqa: E402
-from storage.db import make_engine  # noqa: E402
-from tests.fakes.salesforce import FakeSalesforce, seed_org  # noqa: E402
-from tests.integration.salesforce_support import NOW, Clock, session_source, sync  # noqa: E402
+from storage import migrate
+from storage.db import make_engine
+from tests.fakes.salesforce import FakeSalesforce, seed_org
+from tests.integration.salesforce_support import NOW, Clock, session_source, sync
 
 
 def minimum_pages(fake: FakeSalesforce, page: int) -> int:
@@ -79,8 +79,10 @@ def main() -> None:
         f"full sync: {full_calls} API calls (minimum {floor} pages, "
         f"+{(full_calls - floor) / floor:.1%}), {full.upserted} records, {full_s:.1f} s"
     )
-    print(f"incremental (50 tasks edited, 1 stage change): {inc_calls} API calls (minimum 6), "
-          f"{inc_s:.2f} s")
+    print(
+        f"incremental (50 tasks edited, 1 stage change): {inc_calls} API calls (minimum 6), "
+        f"{inc_s:.2f} s"
+    )
     if full_calls > floor * 1.05:
         raise SystemExit("API calls exceed the minimum by more than 5%")
 

@@ -45,6 +45,8 @@ class QuerySpec:
     stamp: str = "SystemModstamp"
     include_deleted: bool = True
     where: str | None = None
+    deletions: bool = True
+    """False when rows follow their parent into the recycle bin (history): keep them as records."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +237,8 @@ class SalesforceSource:
                     ("Id", "OpportunityId", "Field", "OldValue", "NewValue", "CreatedDate"),
                     stamp="CreatedDate",
                     where=format_soql("Field = {field}", field="StageName"),
+                    # Read deleted opportunities' history too, so an undelete finds it stored.
+                    deletions=False,
                 ),
             )
         if obj is CrmObject.ACTIVITIES:
@@ -294,8 +298,9 @@ class SalesforceSource:
             if after is not None:
                 # SOQL literals carry whole seconds: drop what the keyset already covered.
                 rows = [r for r in rows if self._key(spec, r) > (after.ts, after.id)]
-            live = [r for r in rows if not mapper.is_deleted(r)]
-            deleted = [r["Id"] for r in rows if mapper.is_deleted(r)]
+            gone = {r["Id"] for r in rows if spec.deletions and mapper.is_deleted(r)}
+            live = [r for r in rows if r["Id"] not in gone]
+            deleted = [r["Id"] for r in rows if r["Id"] in gone]
             if rows:
                 last = rows[-1]
                 position = Position(mapper.parse_datetime(last[spec.stamp]), last["Id"], queried_at)

@@ -101,6 +101,29 @@ def test_incremental_run_picks_up_edit_delete_undelete_and_stage_change_only(
     assert snapshots(engine) == pytest.approx(expected_kpis(fake))
 
 
+def test_deleting_and_undeleting_won_opportunities_moves_their_wins(
+    engine: Engine, fake: FakeSalesforce, clock: Clock
+) -> None:
+    org = seed_org(fake, now=NOW, reps=4, days=6, seed=5)
+    first, second = [o for o in org.opportunities if fake.find(o)[1]["IsWon"]][:2]
+    fake.delete(first)  # in the recycle bin before Pacesetter ever saw it
+    sync(engine, session_source(fake, clock), clock)
+    assert snapshots(engine) == pytest.approx(expected_kpis(fake))
+
+    clock.advance(hours=1)
+    fake.delete(second)
+    sync(engine, session_source(fake, clock), clock)
+    assert snapshots(engine) == pytest.approx(expected_kpis(fake))
+
+    clock.advance(hours=1)
+    fake.undelete(first)
+    fake.undelete(second)
+    sync(engine, session_source(fake, clock), clock)
+    expected = expected_kpis(fake)
+    assert snapshots(engine) == pytest.approx(expected)
+    assert any(k == "wins" and rep == fake.find(first)[1]["OwnerId"] for rep, _, k in expected)
+
+
 def test_a_record_committed_late_inside_the_overlap_is_not_skipped(
     engine: Engine, fake: FakeSalesforce, clock: Clock
 ) -> None:
