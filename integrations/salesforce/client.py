@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -117,6 +119,7 @@ class SalesforceClient:
         self.session.hooks.setdefault("response", []).append(self._count)
         self.sleep = sleep
         self.calls = 0
+        self.server_time: datetime | None = None
         self._sf: Salesforce | None = None
 
     @property
@@ -277,6 +280,16 @@ class SalesforceClient:
     def _count(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         if REST_PATH in response.url:
             self.calls += 1
+            self.server_time = _http_date(response.headers.get("Date"))
+
+
+def _http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value).astimezone(UTC)
+    except (TypeError, ValueError):
+        return None
 
 
 def _page(result: Mapping[str, Any]) -> QueryPage:

@@ -291,8 +291,12 @@ class SalesforceSource:
         after = keyset_start(position, overlap=overlap, full=full)
         self.client.ensure_allowance()
         calls_before = self.client.calls
-        queried_at = self.clock()
+        local_time = self.clock()
         page: QueryPage = self.client.query(soql, include_deleted=spec.include_deleted)
+        # The earlier of our clock and the server's Date header: a skewed clock on either side
+        # can only make the overlap window wider, never narrower.
+        server_time = self.client.server_time
+        queried_at = min(local_time, server_time) if server_time else local_time
         while True:
             rows = page.records
             if after is not None:

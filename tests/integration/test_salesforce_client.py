@@ -81,6 +81,15 @@ def test_doctor_reports_a_working_session_login(fake: FakeSalesforce, clock: Clo
     assert "remaining" in check.extra["daily_api_requests"]
 
 
+def test_requests_ca_bundle_is_honoured_without_a_custom_session(
+    fake: FakeSalesforce, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", fake.ca_file)
+    creds = SalesforceCredentials(instance_url=fake.url, access_token=fake.new_session())
+    check = SalesforceSource(creds, options()).check()
+    assert check.ok, check.detail
+
+
 def test_doctor_reports_missing_and_broken_configuration(
     fake: FakeSalesforce, clock: Clock
 ) -> None:
