@@ -151,6 +151,13 @@ class SalesforceClient:
         )
         return _page(result)
 
+    def deleted(self, sobject: str, start: datetime, end: datetime) -> dict[str, Any]:
+        """Return the deleted-record log of ``sobject`` between two aware instants."""
+        result: dict[str, Any] = self._call(
+            lambda sf: getattr(sf, sobject).deleted(start.astimezone(UTC), end.astimezone(UTC))
+        )
+        return result
+
     def limits(self) -> dict[str, Any]:
         """Return the org's limits resource (daily API requests among them)."""
         result: dict[str, Any] = self._call(lambda sf: sf.limits(timeout=self.options.timeout_s))

@@ -47,6 +47,9 @@ class SalesforceOptions(BaseModel):
     event_outcome_values: dict[str, MeetingOutcome] = Field(
         default_factory=lambda: dict(DEFAULT_OUTCOMES)
     )
+    deleted_log: bool = False
+    """Also read each object's deleted-record log every incremental run (one more API call per
+    Opportunity / Task / Event) to catch records purged from the recycle bin between syncs."""
     user_types: list[str] = Field(default_factory=lambda: ["Standard"])
     team_field: str | None = "Department"
     batch_size: int = Field(default=2000, ge=200, le=2000)

@@ -177,6 +177,7 @@ class FakeSalesforce:
         self.passwords: dict[str, str] = {}
         self.jwt_apps: dict[str, bytes] = {}
         self._cursors: dict[str, list[dict[str, Any]]] = {}
+        self.deleted_log: dict[str, tuple[str, datetime]] = {}  # Id -> (sobject, deleted at)
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
@@ -357,11 +358,22 @@ class FakeSalesforce:
         """Restore a record from the recycle bin."""
         self._set_deleted(record_id, False, stamp)
 
+    def hard_delete(self, record_id: str) -> None:
+        """Delete and purge a record: only the deleted-record log remembers it."""
+        with self._lock:
+            sobject, _ = self.find(record_id)
+            del self.tables[sobject][record_id]
+            self.deleted_log.setdefault(record_id, (sobject, self.clock()))
+
     def _set_deleted(self, record_id: str, deleted: bool, stamp: datetime | None) -> None:
         with self._lock:
             sobject, row = self.find(record_id)
             row["IsDeleted"] = deleted
             self._touch(row, stamp)
+            if deleted:
+                self.deleted_log[record_id] = (sobject, row.get("SystemModstamp") or self.clock())
+            else:
+                self.deleted_log.pop(record_id, None)
             if sobject == "Opportunity":
                 for hist in self.tables["OpportunityFieldHistory"].values():
                     if hist["OpportunityId"] == record_id:
@@ -550,6 +562,25 @@ class FakeSalesforce:
             self.api_used += 1
             return self.api_used, self.daily_limit
 
+    def deleted_since(self, sobject: str, params: dict[str, list[str]]) -> dict[str, Any]:
+        """Answer ``/sobjects/X/deleted/?start=&end=`` (seconds ignored, 15 days kept)."""
+        start = datetime.fromisoformat(params["start"][0]).replace(second=0, microsecond=0)
+        end = datetime.fromisoformat(params["end"][0]).replace(second=0, microsecond=0)
+        earliest = (self.clock() - timedelta(days=15)).replace(second=0, microsecond=0)
+        if end < start or start < earliest - timedelta(minutes=1):
+            raise ValueError("start date must be within the last 15 days and before end")
+        with self._lock:
+            found = [
+                {"id": record_id, "deletedDate": sf_datetime(at)}
+                for record_id, (kind, at) in sorted(self.deleted_log.items())
+                if kind == sobject and start <= at <= end
+            ]
+        return {
+            "deletedRecords": found,
+            "earliestDateAvailable": sf_datetime(earliest),
+            "latestDateCovered": sf_datetime(end),
+        }
+
     def limits(self) -> dict[str, Any]:
         """Return the /limits resource."""
         return {
@@ -636,13 +667,32 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _rest(self, path: str, params: dict[str, list[str]], used: int, limit: int) -> None:
         match = re.fullmatch(r"/services/data/v[\d.]+/(query|queryAll)(?:/([^/]*))?/?", path)
+        deleted = re.fullmatch(r"/services/data/v[\d.]+/sobjects/(\w+)/deleted/?", path)
         if re.fullmatch(r"/services/data/v[\d.]+/limits/?", path):
             self._json(200, self.org.limits(), used, limit)
-            return
-        if match is None:
+        elif deleted:
+            self._deleted(deleted.group(1), params, used, limit)
+        elif match is None:
             self._error(404, "NOT_FOUND", "The requested resource does not exist", used, limit)
+        else:
+            self._query(match.group(1), match.group(2), params, used, limit)
+
+    def _deleted(self, sobject: str, params: dict[str, list[str]], used: int, limit: int) -> None:
+        try:
+            body = self.org.deleted_since(sobject, params)
+        except (KeyError, ValueError) as exc:
+            self._error(400, "INVALID_REPLICATION_DATE", str(exc), used, limit)
             return
-        endpoint, locator = match.group(1), match.group(2)
+        self._json(200, body, used, limit)
+
+    def _query(
+        self,
+        endpoint: str,
+        locator: str | None,
+        params: dict[str, list[str]],
+        used: int,
+        limit: int,
+    ) -> None:
         batch = self.org.batch_size(self.headers.get("Sforce-Query-Options"))
         if locator:
             name, _, offset = locator.rpartition("-")

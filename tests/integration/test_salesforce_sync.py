@@ -157,6 +157,27 @@ def test_a_record_committed_late_inside_the_overlap_is_not_skipped(
     assert snapshots(engine) == pytest.approx(expected_kpis(fake))
 
 
+@pytest.mark.parametrize("deleted_log", [True, False])
+def test_the_deleted_record_log_catches_records_purged_between_syncs(
+    engine: Engine, fake: FakeSalesforce, clock: Clock, deleted_log: bool
+) -> None:
+    org = seed_org(fake, now=NOW, reps=3, days=3)
+    sync(engine, session_source(fake, clock, deleted_log=deleted_log), clock)
+    purged = next(t for t in org.tasks if not fake.find(t)[1]["IsDeleted"])
+    binned = next(e for e in org.events if not fake.find(e)[1]["IsDeleted"])
+    clock.advance(hours=1)
+    fake.hard_delete(purged)  # emptied from the recycle bin before the next sync
+    fake.delete(binned)
+    calls = fake.api_calls
+    sync(engine, session_source(fake, clock, deleted_log=deleted_log), clock)
+    flags = {row[0]: row[-1] for row in state(engine)["activities"]}
+    assert flags[binned] is True
+    assert flags[purged] is deleted_log  # queryAll alone cannot see a purged record
+    assert fake.api_calls - calls == (9 if deleted_log else 6)
+    if deleted_log:
+        assert snapshots(engine) == pytest.approx(expected_kpis(fake))
+
+
 def reset(engine: Engine) -> None:
     if engine.dialect.name == "postgresql":
         truncate_all(engine)
