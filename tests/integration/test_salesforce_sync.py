@@ -231,3 +231,24 @@ def test_a_run_interrupted_at_any_page_then_rerun_ends_in_the_same_state(
         finally:
             fake.stop()
         assert state(engine) == expected, f"state differs after a {fault} after {k} calls"
+
+
+@pytest.mark.heavy
+def test_an_interruption_after_every_single_call_converges(engine: Engine, clock: Clock) -> None:
+    fake, _ = seeded(clock)
+    try:
+        sync(engine, session_source(fake, clock), clock)
+        expected = state(engine)
+        total_calls = fake.api_calls
+    finally:
+        fake.stop()
+    for k in range(total_calls):
+        reset(engine)
+        fake, _ = seeded(clock)
+        try:
+            fake.inject("limit", after=k, times=1)
+            sync(engine, session_source(fake, clock), clock)
+            sync(engine, session_source(fake, clock), clock)
+        finally:
+            fake.stop()
+        assert state(engine) == expected, f"state differs after a stop after {k} calls"
