@@ -269,7 +269,8 @@ def test_options_refuse_identifiers_that_could_inject_soql() -> None:
 
 def test_settings_choose_the_login_method() -> None:
     from config import Settings
-    from integrations.salesforce import LoginMethod, credentials_from_settings
+    from integrations.salesforce.client import LoginMethod
+    from integrations.salesforce.factory import credentials_from_settings
 
     session = credentials_from_settings(
         Settings(salesforce_instance_url="https://x.my.salesforce.com", salesforce_access_token="t")
