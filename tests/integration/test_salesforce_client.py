@@ -90,6 +90,23 @@ def test_requests_ca_bundle_is_honoured_without_a_custom_session(
     assert check.ok, check.detail
 
 
+def test_the_source_app_py_builds_from_settings_works(
+    fake: FakeSalesforce, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from config import Settings
+    from integrations.salesforce.factory import source_from_settings
+
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", fake.ca_file)
+    settings = Settings(
+        _env_file=None,
+        salesforce_instance_url=fake.url,
+        salesforce_access_token=fake.new_session(),
+    )
+    source = source_from_settings(settings, options())
+    assert source.check().extra["login_method"] == "session"
+    assert len(users(source)) == 6
+
+
 def test_doctor_reports_missing_and_broken_configuration(
     fake: FakeSalesforce, clock: Clock
 ) -> None:
