@@ -154,7 +154,7 @@ class SalesforceSource:
         state: dict[str, Any] = json.loads(cursor) if cursor else {}
         for spec in self.specs(obj):
             saved = state.get(spec.sobject)
-            position = Position.from_json(saved) if saved and not full else None
+            position = Position.from_json(saved) if saved and "q" in saved and not full else None
             for records, deleted, new_position, calls in self._read(spec, position, full=full):
                 state[spec.sobject] = {**state.get(spec.sobject, {}), **new_position.to_json()}
                 yield SyncPage(
