@@ -103,3 +103,138 @@ class SyncStore(Protocol):
     def snapshot_pipeline(self, day: date) -> int:
         """Record every open opportunity's stage and amount for ``day``."""
         ...
+
+
+# --- Scorecards: what goals, pacing, funnel and leaderboards read (storage/metrics.py). ---
+
+
+@dataclass(frozen=True, slots=True)
+class RepProfile:
+    """A rep as scorecards see them: identity, team, manager, zone and visibility."""
+
+    id: int
+    email: str
+    name: str
+    team: str | None = None
+    manager_id: int | None = None
+    timezone: str | None = None
+    start_date: date | None = None
+    public_opt_out: bool = False
+    role: str = "rep"
+    active: bool = True
+
+
+# --- The Slack surface: who is who, and coaching notes (storage/directory.py, coaching.py). ---
+
+
+@dataclass(frozen=True, slots=True)
+class SlackMember:
+    """A Slack workspace member as the directory lookups return them."""
+
+    user_id: str
+    email: str | None
+    name: str
+    timezone: str | None = None
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LinkChange:
+    """What linking a rep to a Slack user changed."""
+
+    rep_id: int
+    slack_user_id: str
+    timezone_changed: bool
+    days_marked: int = 0
+
+
+class SlackDirectory(Protocol):
+    """Slack's user directory (users.lookupByEmail, users.info)."""
+
+    def lookup_by_email(self, email: str) -> SlackMember | None:
+        """Return the member with ``email``, or None when Slack has no such active member."""
+        ...
+
+    def info(self, user_id: str) -> SlackMember | None:
+        """Return the member with ``user_id`` (its email and time zone), or None."""
+        ...
+
+
+class Directory(Protocol):
+    """Reps as the bot sees them: lookup by Slack id or email, linking, and the hierarchy."""
+
+    def by_slack_id(self, slack_user_id: str) -> RepProfile | None:
+        """Return the rep linked to ``slack_user_id``."""
+        ...
+
+    def by_email(self, email: str) -> RepProfile | None:
+        """Return the rep with ``email`` (case-insensitive)."""
+        ...
+
+    def by_id(self, rep_id: int) -> RepProfile | None:
+        """Return the rep with id ``rep_id``."""
+        ...
+
+    def slack_ids(self, rep_ids: Sequence[int]) -> dict[int, str]:
+        """Return the Slack user id of each of ``rep_ids`` that is linked."""
+        ...
+
+    def link(self, rep_id: int, slack_user_id: str, timezone: str | None) -> LinkChange:
+        """Link a rep to a Slack user and take their zone; a zone change re-dates their days."""
+        ...
+
+    def unmatched(self) -> list[RepProfile]:
+        """Return active reps with no Slack user linked."""
+        ...
+
+    def managers_of(self, rep_id: int) -> list[int]:
+        """Return the ids of the rep's managers, nearest first, up the hierarchy."""
+        ...
+
+    def reports_of(self, manager_id: int) -> list[RepProfile]:
+        """Return the active reps under ``manager_id``, directly or further down."""
+        ...
+
+    def set_public_opt_out(self, rep_id: int, opt_out: bool) -> None:
+        """Hide (or show again) the rep on public leaderboards."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CoachingNoteView:
+    """A coaching note as a brief shows it."""
+
+    id: int
+    manager_name: str
+    rep_id: int
+    template: str
+    text: str
+    created_at: datetime
+    follow_up_on: date | None = None
+    done: bool = False
+
+
+class CoachingStore(Protocol):
+    """Coaching notes with the scorecard frozen at the time they were written."""
+
+    def add_note(
+        self,
+        *,
+        manager_id: int,
+        rep_id: int,
+        template: str,
+        text: str,
+        scorecard: dict[str, object] | None,
+        follow_up_on: date | None,
+        now: datetime,
+    ) -> int:
+        """Store a note and return its id."""
+        ...
+
+    def recent_notes(self, rep_id: int, limit: int = 3) -> list[CoachingNoteView]:
+        """Return the rep's latest notes, newest first."""
+        ...
+
+    def open_follow_ups(self, rep_id: int) -> list[CoachingNoteView]:
+        """Return the rep's notes with a follow-up date that are not done, soonest first."""
+        ...
