@@ -6,6 +6,7 @@ module receives what it needs from here.
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import sys
@@ -23,7 +24,15 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine
 
-from config import AppConfig, ConfigError, Settings, load_app_config, load_settings
+from config import (
+    DEMO_DATABASE_URL,
+    AppConfig,
+    ConfigError,
+    Settings,
+    demo_config_path,
+    load_app_config,
+    load_settings,
+)
 from domain.kpis import KpiDefinition
 from domain.ports import CrmSource, PageStats, SyncStore
 from domain.records import CrmObject
@@ -32,6 +41,7 @@ from integrations.sandbox import SandboxOrg, SandboxSource
 from jobs.sync import SyncSummary, run_sync
 from storage import migrate
 from storage.db import DatabaseUnavailable, check_database, make_engine, session_scope
+from storage.notes import notes_about
 from storage.queries import UnknownRep, active_sellers, data_as_of, kpi_totals, rep_by_email
 from storage.sync_store import SqlSyncStore
 
@@ -48,6 +58,8 @@ cli = typer.Typer(
 )
 db_cli = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
+notes_cli = typer.Typer(help="Coaching notes.", no_args_is_help=True)
+cli.add_typer(notes_cli, name="notes")
 
 
 class UsageProblem(ValueError):
@@ -137,9 +149,18 @@ class Runtime:
         return SandboxSource(org, now=self.now)
 
 
-def runtime() -> Runtime:
-    """Load settings and the YAML config, or fail with one sentence."""
+def runtime(*, demo: bool = False) -> Runtime:
+    """Load settings and the YAML config, or fail with one sentence.
+
+    With ``demo`` the embedded demo config and database are used unless the environment
+    names its own, so a demo never mixes sandbox data into a real database.
+    """
     settings = load_settings()
+    if demo:
+        if "database_url" not in settings.model_fields_set:
+            settings = settings.model_copy(update={"database_url": DEMO_DATABASE_URL})
+        if settings.pacesetter_config is None:
+            settings = settings.model_copy(update={"pacesetter_config": demo_config_path()})
     return Runtime(settings=settings, config=load_app_config(settings.pacesetter_config))
 
 
@@ -306,6 +327,13 @@ def stats_report(
     }
 
 
+def _compact(kpi: str, value: float) -> str:
+    """Format a leaderboard cell narrowly: money in thousands, counts with separators."""
+    if kpi == "won_amount":
+        return f"${value / 1000:,.0f}k" if value else "0"
+    return f"{_number(value):,}"
+
+
 def _number(value: float) -> float | int:
     return int(value) if float(value).is_integer() else round(value, 2)
 
@@ -333,10 +361,48 @@ def print_stats(report: dict[str, Any]) -> None:
     console.print(f"Data as of {report['data_as_of'] or 'never synced'}.", style="dim")
 
 
+@notes_cli.command("export")
+def notes_export(
+    rep: Annotated[str, typer.Option(help="The rep's email address.")],
+    fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+) -> None:
+    """Export every coaching note about a rep, with its frozen scorecard, for reviews."""
+    if fmt not in ("csv", "json"):
+        raise UsageProblem(f"--format '{fmt}' is not one of: csv, json")
+    rt = runtime()
+    with session_scope(rt.engine) as session:
+        person = rep_by_email(session, email=rep)
+        notes = notes_about(session, rep_id=person.id or 0, viewer=None)
+    rows = [note.export_row() for note in notes]
+    if fmt == "json":
+        for row, note in zip(rows, notes, strict=True):
+            row["scorecard"] = note.scorecard
+        sys.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+        return
+    writer = csv.DictWriter(sys.stdout, fieldnames=list(NOTE_COLUMNS), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+
+
+NOTE_COLUMNS = (
+    "id",
+    "created_at",
+    "manager",
+    "rep",
+    "template",
+    "text",
+    "actions",
+    "follow_up_on",
+    "done",
+    "shared_with_rep",
+    "scorecard",
+)
+
+
 @cli.command()
 def demo() -> None:
     """Run everything on embedded defaults: SQLite, the sandbox org, no credentials."""
-    rt = runtime()
+    rt = runtime(demo=True)
     rt.upgrade()
     console.rule("[bold]Pacesetter demo")
     console.print("Syncing the sandbox sales org (a simulated team with history)…")
@@ -349,7 +415,18 @@ def demo() -> None:
         focus = next((r for r in sellers if r.email.startswith("john.")), sellers[0])
         print_stats(stats_report(rt, session, focus, Period.WEEK, today))
         print_leaderboard(session, rt, sellers, today)
-    console.print(NEXT_STEPS)
+    console.print(demo_next_steps(rt), highlight=False)
+
+
+SHORT_LABELS = {
+    "prospecting": "Prosp.",
+    "conversations": "Conv.",
+    "meaningful_conversations": "Meaningful",
+    "opportunities_created": "Opps",
+    "opportunities_advanced": "Adv.",
+    "wins": "Wins",
+    "won_amount": "Won $",
+}
 
 
 def print_leaderboard(session: Any, rt: Runtime, sellers: list[Any], today: date) -> None:
@@ -360,10 +437,10 @@ def print_leaderboard(session: Any, rt: Runtime, sellers: list[Any], today: date
         title=f"Leaderboard — month to date ({window.start} to {today})", title_justify="left"
     )
     table.add_column("#", justify="right")
-    table.add_column("Rep")
+    table.add_column("Rep", no_wrap=True)
     table.add_column("Team")
-    for name in rt.config.kpi_definitions():
-        table.add_column(name.label, justify="right")
+    for definition in rt.definitions:
+        table.add_column(SHORT_LABELS.get(definition.name, definition.label), justify="right")
     ranked = sorted(
         sellers,
         key=lambda r: (-totals.get(r.id, {}).get("meaningful_conversations", 0), r.name),
@@ -374,9 +451,22 @@ def print_leaderboard(session: Any, rt: Runtime, sellers: list[Any], today: date
             str(position),
             person.name,
             person.team or "",
-            *(f"{_number(values.get(d.name, 0.0)):,}" for d in rt.definitions),
+            *(_compact(d.name, values.get(d.name, 0.0)) for d in rt.definitions),
         )
     console.print(table)
+
+
+def demo_next_steps(rt: Runtime) -> str:
+    """Return how to explore the demo data and how to connect the real thing."""
+    env = f"DATABASE_URL={rt.settings.database_url}"
+    if rt.settings.pacesetter_config:
+        env += f" PACESETTER_CONFIG={rt.settings.pacesetter_config}"
+    return (
+        "\n[bold]Explore the demo data[/bold]\n"
+        f"  export {env}\n"
+        "  .venv/bin/pacesetter stats --rep sally.chen@example.com --period month\n"
+        "  .venv/bin/pacesetter stats --rep mark.davis@example.com --json\n" + NEXT_STEPS
+    )
 
 
 NEXT_STEPS = """

@@ -272,3 +272,39 @@ def load_settings() -> Settings:
         first = exc.errors()[0]
         variable = str(first["loc"][0]).upper() if first["loc"] else "a setting"
         raise ConfigError(f"{variable} {first['msg']}") from exc
+
+
+DEMO_DATABASE_URL = "sqlite:///pacesetter-demo.db"
+DEMO_CONFIG: dict[str, Any] = {
+    "org": {"name": "Sandbox Sales", "timezone": "America/New_York"},
+    "admins": ["dana.reyes@example.com"],
+    "goals": [
+        {"kpi": "prospecting", "period": "day", "target": 40},
+        {"kpi": "prospecting", "period": "week", "target": 200},
+        {"kpi": "conversations", "period": "week", "target": 40},
+        {"kpi": "meaningful_conversations", "period": "week", "target": 10},
+        {"kpi": "opportunities_created", "period": "week", "target": 3},
+        {"kpi": "opportunities_advanced", "period": "week", "target": 8},
+        {"kpi": "wins", "period": "month", "target": 3},
+        {"kpi": "won_amount", "period": "month", "target": 75000},
+        {"kpi": "wins", "period": "quarter", "target": 9},
+        {"kpi": "won_amount", "period": "quarter", "target": 225000},
+    ],
+}
+
+
+DEMO_CONFIG_PATH = Path("pacesetter-demo.yml")
+
+
+def demo_config_path() -> Path:
+    """Write the embedded demo config to pacesetter-demo.yml (once) and return its path.
+
+    A real file rather than hidden defaults, so the person trying the demo can read and edit
+    the same format their own config will use.
+    """
+    if not DEMO_CONFIG_PATH.exists():
+        header = "# Written by `pacesetter demo`: the embedded demo config. Edit and rerun.\n"
+        DEMO_CONFIG_PATH.write_text(
+            header + yaml.safe_dump(DEMO_CONFIG, sort_keys=False), encoding="utf-8"
+        )
+    return DEMO_CONFIG_PATH

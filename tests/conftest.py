@@ -62,7 +62,20 @@ def postgres_url() -> Iterator[str]:
 
 
 def truncate_all(engine: Engine) -> None:
-    """Empty every table except Alembic's version table."""
+    """Empty every table except Alembic's version table, on either database."""
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as conn:
+            conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
+            names = [
+                row[0]
+                for row in conn.exec_driver_sql(
+                    "SELECT name FROM sqlite_master WHERE type='table' "
+                    "AND name NOT IN ('alembic_version') AND name NOT LIKE 'sqlite_%'"
+                )
+            ]
+            for name in names:
+                conn.exec_driver_sql(f'DELETE FROM "{name}"')
+        return
     with engine.begin() as conn:
         names = [
             row[0]

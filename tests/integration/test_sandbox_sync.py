@@ -24,6 +24,7 @@ from jobs.sync import run_sync
 from storage.db import session_scope
 from storage.models import Activity, DailySnapshot, Opportunity, Rep, StageChange, SyncState
 from storage.sync_store import SqlSyncStore
+from tests.conftest import truncate_all
 
 TZ = "America/New_York"
 NOW = datetime(2026, 11, 19, 21, 0, tzinfo=UTC)  # a Thursday afternoon in New York
@@ -109,8 +110,6 @@ def test_a_crash_between_pages_loses_and_duplicates_nothing(engine: Engine) -> N
         for _ in SandboxSource(reference_org, now=lambda: NOW, page_size=397).pages(obj, None)
     )
     assert total_pages > 10
-
-    from tests.conftest import truncate_all  # noqa: PLC0415
 
     for crash_after in (0, 3, total_pages // 2, total_pages - 1):
         if engine.dialect.name == "postgresql":

@@ -66,7 +66,8 @@ kpis:
         ("schedule:\n  nudge_time: '08:30'\n", "key `schedule`: is not a known setting"),
         ("kpis:\n  calls:\n    rules: []\n", "kpis.calls.source: a new KPI needs a source"),
         (
-            "kpis:\n  conversations:\n    rules:\n      - kinds: [call]\n        title_pattern: '(VP'\n",
+            "kpis:\n  conversations:\n    rules:\n"
+            "      - kinds: [call]\n        title_pattern: '(VP'\n",
             "is not a valid regular expression",
         ),
         ("org: [\n", "not valid YAML at line"),
