@@ -26,6 +26,7 @@ def friendly_types() -> tuple[type[Exception], ...]:
     extra: list[type[Exception]] = []
     try:
         from domain.goals import InvalidGoal
+
         from domain.kpis import UnknownKpi
 
         extra = [InvalidGoal, UnknownKpi]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from domain.coaching import Role, Viewer, can_coach
 from domain.errors import BadInput, NotAllowed
 from domain.ports import Directory, LinkChange, RepProfile, SlackDirectory
 
@@ -36,15 +37,11 @@ def is_admin(rep: RepProfile | None, admins: Collection[str] = ()) -> bool:
     return rep.role == ADMIN_ROLE or rep.email.casefold() in {a.casefold() for a in admins}
 
 
-def can_coach(
-    viewer: RepProfile | None, rep_id: int, directory: Directory, admins: Collection[str] = ()
-) -> bool:
-    """Say whether ``viewer`` may see ``rep_id``'s coaching: a manager up the chain or an admin."""
-    if viewer is None:
-        return False
-    if is_admin(viewer, admins):
-        return True
-    return viewer.id != rep_id and viewer.id in directory.managers_of(rep_id)
+def viewer_of(rep: RepProfile, admins: Collection[str] = ()) -> Viewer:
+    """Return the coaching viewer for ``rep`` (admins by role or by the config's list)."""
+    if is_admin(rep, admins):
+        return Viewer(rep.id, Role.ADMIN)
+    return Viewer(rep.id, Role.MANAGER if rep.role == MANAGER_ROLE else Role.REP)
 
 
 def can_set_goals(viewer: RepProfile | None, admins: Collection[str] = ()) -> bool:
@@ -61,7 +58,11 @@ def coachable_rep(
     probe who exists or who reports to whom.
     """
     rep = directory.by_id(rep_id) if rep_id is not None else None
-    if rep is None or not can_coach(viewer, rep.id, directory, admins):
+    if (
+        viewer is None
+        or rep is None
+        or not can_coach(viewer_of(viewer, admins), rep.id, directory.managers_of(rep.id))
+    ):
         raise NotAllowed(COACH_REFUSAL)
     return rep
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
 
+from domain.coaching import NoteView, Viewer
 from domain.kpis import KpiDefinition
 from domain.records import CrmObject, CrmRecord
 
@@ -200,20 +201,6 @@ class Directory(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class CoachingNoteView:
-    """A coaching note as a brief shows it."""
-
-    id: int
-    manager_name: str
-    rep_id: int
-    template: str
-    text: str
-    created_at: datetime
-    follow_up_on: date | None = None
-    done: bool = False
-
-
 class CoachingStore(Protocol):
     """Coaching notes with the scorecard frozen at the time they were written."""
 
@@ -231,10 +218,6 @@ class CoachingStore(Protocol):
         """Store a note and return its id."""
         ...
 
-    def recent_notes(self, rep_id: int, limit: int = 3) -> list[CoachingNoteView]:
-        """Return the rep's latest notes, newest first."""
-        ...
-
-    def open_follow_ups(self, rep_id: int) -> list[CoachingNoteView]:
-        """Return the rep's notes with a follow-up date that are not done, soonest first."""
+    def notes_about(self, rep_id: int, viewer: Viewer, limit: int | None = None) -> list[NoteView]:
+        """Return the notes about ``rep_id`` that ``viewer`` may read, newest first."""
         ...

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import func, select, update
 from sqlmodel import Session, col
 
 from domain.ports import LinkChange, RepProfile
@@ -84,7 +82,7 @@ class SqlDirectory:
                 col(Rep.id).in_(list(rep_ids)), col(Rep.slack_user_id).is_not(None)
             )
         )
-        return {rep_id: slack_id for rep_id, slack_id in rows}
+        return {int(row[0]): str(row[1]) for row in rows}
 
     def unmatched(self) -> list[RepProfile]:
         """Return active reps with no Slack user, by name."""
@@ -197,14 +195,13 @@ class SqlDirectory:
                     .values(created_day=new_day)
                 )
                 dirty.update(d for d in (old_day, new_day) if d is not None)
-        dirty.update(self._stage_move_days(opportunities, old_tz, new_tz))
+        dirty.update(self._stage_move_days({(o[2], o[1]) for o in opportunities}, old_tz, new_tz))
         self._mark_dirty(rep_id, dirty)
         return len(dirty)
 
     def _stage_move_days(
-        self, opportunities: Sequence[Row[Any]], old_tz: ZoneInfo, new_tz: ZoneInfo
+        self, keys: set[tuple[str, str]], old_tz: ZoneInfo, new_tz: ZoneInfo
     ) -> set[date]:
-        keys = {(o[2], o[1]) for o in opportunities}
         if not keys:
             return set()
         days: set[date] = set()

@@ -126,7 +126,11 @@ class FakeSlack:
             return [c for c in self.calls if c.method == method]
 
     def wait_for(
-        self, method: str, count: int = 1, timeout: float = 10.0, where: Callable[[Call], bool] | None = None
+        self,
+        method: str,
+        count: int = 1,
+        timeout: float = 10.0,
+        where: Callable[[Call], bool] | None = None,
     ) -> list[Call]:
         """Wait until ``count`` calls of ``method`` (matching ``where``) arrived; return them."""
         deadline = time.monotonic() + timeout
@@ -157,7 +161,9 @@ class FakeSlack:
             self.calls.append(Call(method, body, headers))
             self._changed.notify_all()
 
-    def _answer(self, method: str, body: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def _answer(
+        self, method: str, body: dict[str, Any]
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         limits = self._rate_limits.get(method)
         if limits:
             retry_after = limits.pop(0)
@@ -186,7 +192,12 @@ class FakeSlack:
         if not channel:
             return {"ok": False, "error": "channel_not_found"}
         ts = self._next_ts()
-        message = {"ts": ts, "text": body.get("text", ""), "blocks": _blocks(body), "user": BOT_USER_ID}
+        message = {
+            "ts": ts,
+            "text": body.get("text", ""),
+            "blocks": _blocks(body),
+            "user": BOT_USER_ID,
+        }
         with self._lock:
             self.messages.setdefault(channel, []).append(message)
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
@@ -209,7 +220,7 @@ class FakeSlack:
         users = str(body.get("users", ""))
         if not users:
             return {"ok": False, "error": "users_list_not_supplied"}
-        return {"ok": True, "channel": {"id": "D" + users.split(",")[0]}}
+        return {"ok": True, "channel": {"id": "D" + users.split(",", maxsplit=1)[0]}}
 
     def _m_conversations_history(self, body: dict[str, Any]) -> dict[str, Any]:
         channel = str(body.get("channel", ""))
@@ -372,7 +383,9 @@ class SlackSender:
         """Return a fresh response_url on the fake."""
         return f"{self.slack.url}/response/{next(self._ids)}"
 
-    def command_body(self, command: str, text: str, user_id: str, channel_id: str = "C0SALES") -> str:
+    def command_body(
+        self, command: str, text: str, user_id: str, channel_id: str = "C0SALES"
+    ) -> str:
         """Return the form body Slack sends for a slash command."""
         return urllib.parse.urlencode(
             {
