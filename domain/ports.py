@@ -8,8 +8,11 @@ from datetime import date, datetime
 from typing import Protocol
 
 from domain.coaching import NoteView, Viewer
+from domain.funnel import OpportunityPath, StageInfo
+from domain.goals import Goal
 from domain.kpis import KpiDefinition
 from domain.records import CrmObject, CrmRecord
+from domain.timeutil import DateRange
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +126,62 @@ class RepProfile:
     public_opt_out: bool = False
     role: str = "rep"
     active: bool = True
+
+
+class MetricsStore(Protocol):
+    """Aggregated reads over daily snapshots and pipeline history, summed in SQL."""
+
+    def reps(self, *, active_only: bool = True) -> list[RepProfile]:
+        """Return the reps, active ones only by default."""
+        ...
+
+    def rep_by_email(self, email: str) -> RepProfile | None:
+        """Return the rep with ``email`` (case-insensitive)."""
+        ...
+
+    def totals(
+        self,
+        rng: DateRange,
+        *,
+        kpis: Sequence[str] | None = None,
+        rep_ids: Sequence[int] | None = None,
+    ) -> dict[int, dict[str, float]]:
+        """Return rep -> kpi -> sum of daily values over ``rng``."""
+        ...
+
+    def daily(
+        self, rep_ids: Sequence[int], rng: DateRange, *, kpis: Sequence[str] | None = None
+    ) -> dict[int, dict[str, dict[date, float]]]:
+        """Return rep -> kpi -> day -> value over ``rng`` (days without activity absent)."""
+        ...
+
+    def stages(self) -> list[StageInfo]:
+        """Return every pipeline stage with its order."""
+        ...
+
+    def opportunity_paths(self) -> list[OpportunityPath]:
+        """Return each live opportunity's furthest open stage, current stage and outcome."""
+        ...
+
+    def data_as_of(self) -> datetime | None:
+        """Return when the last successful sync finished."""
+        ...
+
+
+class GoalStore(Protocol):
+    """Goals as stored: the CLI and Slack add them, the YAML config replaces its own."""
+
+    def goals(self, *, kpi: str | None = None) -> list[Goal]:
+        """Return the stored goals, optionally of one KPI."""
+        ...
+
+    def add_goal(self, goal: Goal, *, origin: str, created_by: str | None, now: datetime) -> Goal:
+        """Store ``goal`` and return it with its id."""
+        ...
+
+    def replace_config_goals(self, goals: Sequence[Goal], *, now: datetime) -> int:
+        """Replace the goals that came from the YAML config with ``goals``."""
+        ...
 
 
 # --- The Slack surface: who is who, and coaching notes (storage/directory.py, coaching.py). ---
