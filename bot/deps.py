@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from domain.ports import CoachingStore, Directory, SlackDirectory
+from domain.ports import CoachingStore, Directory, GoalStore, MetricsStore, SlackDirectory
 
 
 @dataclass(frozen=True)
@@ -19,8 +19,8 @@ class Stores:
     """The ports one unit of work offers, all bound to the same transaction."""
 
     directory: Directory
-    metrics: Any
-    goals: Any
+    metrics: MetricsStore
+    goals: GoalStore
     coaching: CoachingStore
 
 
