@@ -9,9 +9,11 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from domain.coaching import NoteView, Viewer
+from domain.contests import Contest, Participant, Status
 from domain.funnel import OpportunityPath, StageInfo
 from domain.goals import Goal
 from domain.kpis import KpiDefinition
+from domain.recognition import WonDeal
 from domain.records import CrmObject, CrmRecord
 from domain.timeutil import DateRange
 
@@ -509,4 +511,66 @@ class CoachingStore(Protocol):
 
     def notes_about(self, rep_id: int, viewer: Viewer, limit: int | None = None) -> list[NoteView]:
         """Return the notes about ``rep_id`` that ``viewer`` may read, newest first."""
+        ...
+
+
+# --- Contests and recognition (storage/contests.py; used by jobs/contests.py and the bot). ---
+
+
+@dataclass(frozen=True, slots=True)
+class ContestEventRecord:
+    """Something that happened to a contest, stored once under its unique key."""
+
+    contest_id: int
+    key: str
+    kind: str
+    at: datetime
+    data: Mapping[str, object]
+
+
+class ContestStore(Protocol):
+    """Contests, their events, and the reads that score them; one instance per transaction."""
+
+    def people(self) -> list[Participant]:
+        """Return the active sellers who can take part, with their Slack ids and opt-outs."""
+        ...
+
+    def add_contest(self, contest: Contest, *, now: datetime) -> Contest:
+        """Store a launched contest (rules and launch snapshot frozen) and return it with its id."""
+        ...
+
+    def contest(self, contest_id: int) -> Contest | None:
+        """Return one contest."""
+        ...
+
+    def contests(self, *, statuses: Sequence[Status] | None = None) -> list[Contest]:
+        """Return contests, newest first, optionally only in ``statuses``."""
+        ...
+
+    def set_status(self, contest_id: int, status: Status) -> None:
+        """Move a contest to ``status`` (its rules never change)."""
+        ...
+
+    def daily_values(
+        self, rep_ids: Sequence[int], rng: DateRange, *, kpi: str
+    ) -> dict[int, dict[date, float]]:
+        """Return rep -> day -> value of ``kpi`` over ``rng``, read from the daily snapshots."""
+        ...
+
+    def add_event(
+        self, contest_id: int, *, key: str, kind: str, at: datetime, data: Mapping[str, object]
+    ) -> bool:
+        """Record an event unless its key exists; return whether it was new."""
+        ...
+
+    def events(self, contest_id: int, *, kind: str | None = None) -> list[ContestEventRecord]:
+        """Return a contest's events in the order they happened."""
+        ...
+
+    def won_deals(self, *, since: date, min_amount: float) -> list[WonDeal]:
+        """Return deals won on or after ``since`` with an amount of at least ``min_amount``."""
+        ...
+
+    def data_as_of(self) -> datetime | None:
+        """Return when the oldest object's last successful sync finished."""
         ...
