@@ -60,7 +60,7 @@ def test_participants_parse_and_resolve() -> None:
     assert spec.emails == ("ana@x.com", "cy@x.com")
     assert resolve_participants(spec, PEOPLE) == (ANA, CY)
     assert resolve_participants(ParticipantSpec.parse("team:west"), PEOPLE) == (CY, DEE)
-    with pytest.raises(ContestError, match="nobody@x.com"):
+    with pytest.raises(ContestError, match=r"nobody@x\.com"):
         resolve_participants(ParticipantSpec.parse("nobody@x.com"), PEOPLE)
     with pytest.raises(ContestError, match="Teams: East, West"):
         resolve_participants(ParticipantSpec.parse("team:North"), PEOPLE)

@@ -48,7 +48,7 @@ def test_personal_best_week_needs_history_and_must_beat_every_earlier_week() -> 
 def test_streak_and_milestones_once_per_streak() -> None:
     cal = WorkCalendar()
     days = cal.working_days(DateRange(MON - timedelta(days=14), MON + timedelta(days=4)))
-    daily = {d: 25.0 for d in days}
+    daily = dict.fromkeys(days, 25.0)
     daily[days[-6]] = 3.0  # broken six working days before the end
     assert streak(days, daily, 20) == 5
     hit = streak_milestone(7, "prospecting", days, daily, minimum=20, milestones=(5, 10))
