@@ -225,9 +225,16 @@ def _outcome_data(contest: Contest, outcome: Outcome, as_of: datetime | None) ->
     return {
         "signature": outcome.signature(),
         "lines": placement_lines(contest, outcome, mention=False),
-        "winners": sorted({rep for p in outcome.placements for rep in p.rep_ids()}),
+        "awards": _awards(outcome),
         "decided_on": outcome.decided_on.isoformat(),
         "data_as_of": as_of.isoformat() if as_of else None,
+    }
+
+
+def _awards(outcome: Outcome) -> dict[str, str]:
+    """Return rep id -> 'place|prize', to tell whose result a correction changed."""
+    return {
+        str(rep): f"{p.place}|{p.prize or ''}" for p in outcome.placements for rep in p.rep_ids()
     }
 
 
@@ -327,9 +334,10 @@ def _correct(
     previous = [str(line) for line in _list(last.get("lines"))]
     rendered = msg.correction_message(contest, previous, outcome, as_of, tz)
     _send(unit, now, prefix, contest.rules.channel, rendered)
-    before = {int(str(r)) for r in _list(last.get("winners"))}
-    new = {rep for p in outcome.placements for rep in p.rep_ids()} - before
-    _dm_winners(unit, contest, outcome, now=now, prefix=prefix, only=new)
+    before = last.get("awards")
+    before = before if isinstance(before, Mapping) else {}
+    changed = {int(rep) for rep, award in _awards(outcome).items() if before.get(rep) != award}
+    _dm_winners(unit, contest, outcome, now=now, prefix=prefix, only=changed)
     summary.corrections += 1
     log.warning("contest %s: result corrected after a late CRM change", contest.id)
 
