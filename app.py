@@ -215,6 +215,7 @@ class Runtime:
                     metrics=SqlMetricsStore(session),
                     goals=SqlGoalStore(session),
                     coaching=SqlCoachingStore(session),
+                    contests=SqlContestStore(session),
                 )
 
         return scope()
@@ -267,6 +268,7 @@ class Runtime:
             kpi_labels={d.name: d.label for d in self.definitions},
             admins=frozenset(a.lower() for a in self.config.admins),
             org_timezone=self.config.org.timezone,
+            calendar=self.scorecard_rules().calendar,
         )
 
     def bolt_app(self, client: WebClient, *, socket_mode: bool) -> App:

@@ -12,7 +12,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from bot import errors, middleware
 from bot.delivery import ChartUploader
 from bot.deps import BotDeps
-from bot.listeners import admin, coach, goal, home, leaderboard, mystats
+from bot.listeners import admin, coach, contest, goal, home, leaderboard, mystats
 
 LISTENER_THREADS = 32
 RATE_LIMIT_RETRIES = 2
@@ -51,4 +51,5 @@ def create_app(
     goal.register(app, deps)
     home.register(app, deps)
     admin.register(app, deps)
+    contest.register(app, deps)
     return app

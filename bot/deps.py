@@ -11,7 +11,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from domain.ports import CoachingStore, Directory, GoalStore, MetricsStore, SlackDirectory
+from domain.calendar import WorkCalendar
+from domain.ports import (
+    CoachingStore,
+    ContestStore,
+    Directory,
+    GoalStore,
+    MetricsStore,
+    SlackDirectory,
+)
 
 
 @dataclass(frozen=True)
@@ -22,6 +30,7 @@ class Stores:
     metrics: MetricsStore
     goals: GoalStore
     coaching: CoachingStore
+    contests: ContestStore
 
 
 UnitOfWork = Callable[[], AbstractContextManager[Stores]]
@@ -45,3 +54,4 @@ class BotDeps:
     admins: frozenset[str] = frozenset()
     org_timezone: str = "UTC"
     charts: bool = True
+    calendar: WorkCalendar = field(default_factory=WorkCalendar)

@@ -13,6 +13,7 @@ class Command(StrEnum):
     COACH = "/coach"
     GOAL = "/goal"
     PACESETTER = "/pacesetter"
+    CONTEST = "/contest"
 
 
 class ActionId(StrEnum):
@@ -37,6 +38,19 @@ class BlockId(StrEnum):
     GOAL_TARGET = "goal_target"
     GOAL_FROM = "goal_from"
     COACH_ACTIONS = "coach_actions"
+    CONTEST_NAME = "contest_name"
+    CONTEST_KPI = "contest_kpi"
+    CONTEST_RULE = "contest_rule"
+    CONTEST_TARGET = "contest_target"
+    CONTEST_START = "contest_start"
+    CONTEST_END = "contest_end"
+    CONTEST_WHO = "contest_who"
+    CONTEST_TEAM = "contest_team"
+    CONTEST_PEOPLE = "contest_people"
+    CONTEST_SCORING = "contest_scoring"
+    CONTEST_TEAMS_COMPETE = "contest_teams_compete"
+    CONTEST_PRIZES = "contest_prizes"
+    CONTEST_CHANNEL = "contest_channel"
 
 
 class InputId(StrEnum):
@@ -52,6 +66,19 @@ class InputId(StrEnum):
     GOAL_PERIOD = "goal_period_select"
     GOAL_TARGET = "goal_target_input"
     GOAL_FROM = "goal_from_date"
+    CONTEST_NAME = "contest_name_input"
+    CONTEST_KPI = "contest_kpi_select"
+    CONTEST_RULE = "contest_rule_select"
+    CONTEST_TARGET = "contest_target_input"
+    CONTEST_START = "contest_start_date"
+    CONTEST_END = "contest_end_date"
+    CONTEST_WHO = "contest_who_select"
+    CONTEST_TEAM = "contest_team_input"
+    CONTEST_PEOPLE = "contest_people_select"
+    CONTEST_SCORING = "contest_scoring_select"
+    CONTEST_TEAMS_COMPETE = "contest_teams_compete_check"
+    CONTEST_PRIZES = "contest_prizes_input"
+    CONTEST_CHANNEL = "contest_channel_select"
 
 
 class CallbackId(StrEnum):
@@ -59,3 +86,5 @@ class CallbackId(StrEnum):
 
     COACHING_NOTE = "coaching_note_modal"
     GOAL = "goal_modal"
+    CONTEST = "contest_modal"
+    CONTEST_LAUNCH = "contest_launch_modal"

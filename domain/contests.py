@@ -17,13 +17,14 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from domain.errors import UserFacingError
 from domain.timeutil import DateRange
 
 MAX_WINDOW_DAYS = 366
 DEFAULT_BASELINE_WINDOWS = 3
 
 
-class ContestError(ValueError):
+class ContestError(UserFacingError, ValueError):
     """A contest that cannot be created or changed; the message says what to do."""
 
 
