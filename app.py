@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
@@ -61,7 +61,7 @@ from domain.scorecard import ScorecardRules, Scorecards
 from domain.timeutil import Period, local_day, period_range, period_to_date, zone
 from integrations.sandbox import SandboxOrg, SandboxSource
 from integrations.slack_directory import SlackUserDirectory
-from jobs.contests import ContestPolicy, ContestRunSummary, RecognitionPolicy, run_contests
+from jobs.contests import ContestPolicy, ContestRunSummary, policy_from_config, run_contests
 from jobs.sync import SyncSummary, run_sync
 from storage import migrate
 from storage.coaching import SqlCoachingStore
@@ -325,26 +325,7 @@ class Runtime:
 
     def contest_policy(self) -> ContestPolicy:
         """Return the contests job's cadence and recognition rules from the YAML config."""
-        conf = self.config.contests
-        rec = conf.recognition
-        return ContestPolicy(
-            timezone=self.config.org.timezone,
-            standings_hours=tuple(conf.standings_hours),
-            lead_change_min_minutes=conf.lead_change_min_minutes,
-            final_sync_grace=timedelta(minutes=conf.final_sync_grace_minutes),
-            correction_days=conf.correction_days,
-            recognition=RecognitionPolicy(
-                channel=rec.channel,
-                deal_min_amount=rec.big_deal_amount,
-                deal_lookback_days=rec.big_deal_lookback_days,
-                best_week_kpis=tuple(rec.best_week_kpis),
-                min_history_weeks=rec.min_history_weeks,
-                streak_kpi=rec.streak_kpi,
-                streak_minimum=rec.streak_minimum,
-                streak_milestones=tuple(rec.streak_milestones),
-                calendar=self.scorecard_rules().calendar,
-            ),
-        )
+        return policy_from_config(self.config)
 
     def run_contests(self, *, final_sync: Callable[[], None] | None = None) -> ContestRunSummary:
         """Run the contests job once (standings, winners, corrections, recognition)."""

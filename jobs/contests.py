@@ -10,13 +10,14 @@ through ``ContestUnit`` from app.py.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from config import AppConfig
 from domain.calendar import WorkCalendar
 from domain.contests import (
     Contest,
@@ -29,7 +30,8 @@ from domain.contests import (
     ready_to_close,
     standings,
 )
-from domain.ports import ContestStore, OutboundMessage, OutboxStore
+from domain.kpis import KpiDefinition
+from domain.ports import ContestStore, CrmSource, OutboundMessage, OutboxStore, SyncStore
 from domain.recognition import (
     Recognition,
     big_deals,
@@ -39,6 +41,7 @@ from domain.recognition import (
 )
 from domain.timeutil import DateRange, local_day, zone
 from jobs import contest_messages as msg
+from jobs.sync import run_sync
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +110,105 @@ class ContestRunSummary:
         """Return a one-line summary for logs and `pacesetter jobs run contests`."""
         parts = [f"{f.name.replace('_', ' ')} {getattr(self, f.name)}" for f in fields(self)]
         return "contests: " + ", ".join(parts)
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def policy_from_config(config: AppConfig) -> ContestPolicy:
+    """Return the contests job's cadence and recognition rules from the YAML config."""
+    conf, org = config.contests, config.org
+    rec = conf.recognition
+    calendar = WorkCalendar(
+        holidays=frozenset(org.holidays),
+        weekend=frozenset(i for i, d in enumerate(WEEKDAYS) if d not in org.working_days),
+    )
+    return ContestPolicy(
+        timezone=org.timezone,
+        standings_hours=tuple(conf.standings_hours),
+        lead_change_min_minutes=conf.lead_change_min_minutes,
+        final_sync_grace=timedelta(minutes=conf.final_sync_grace_minutes),
+        correction_days=conf.correction_days,
+        recognition=RecognitionPolicy(
+            channel=rec.channel,
+            deal_min_amount=rec.big_deal_amount,
+            deal_lookback_days=rec.big_deal_lookback_days,
+            best_week_kpis=tuple(rec.best_week_kpis),
+            min_history_weeks=rec.min_history_weeks,
+            streak_kpi=rec.streak_kpi,
+            streak_minimum=rec.streak_minimum,
+            streak_milestones=tuple(rec.streak_milestones),
+            calendar=calendar,
+        ),
+    )
+
+
+class ContestJobDeps(Protocol):
+    """What the job table's `contests` row needs from ``jobs.runner.JobDeps``."""
+
+    @property
+    def config(self) -> AppConfig:
+        """Return the YAML config."""
+        ...
+
+    @property
+    def definitions(self) -> Sequence[KpiDefinition]:
+        """Return the KPI definitions (for the final sync's roll-up)."""
+        ...
+
+    @property
+    def now(self) -> Callable[[], datetime]:
+        """Return the clock."""
+        ...
+
+    @property
+    def sources(self) -> Callable[[], Sequence[CrmSource]]:
+        """Return the configured CRM sources."""
+        ...
+
+    @property
+    def sync_uow(self) -> Callable[[], AbstractContextManager[SyncStore]] | None:
+        """Return the sync's unit of work."""
+        ...
+
+    @property
+    def contests(self) -> ContestUow | None:
+        """Return the contests unit of work (None: not wired)."""
+        ...
+
+
+class ContestJobContext(Protocol):
+    """What ``jobs.runner.JobContext`` offers the job function."""
+
+    @property
+    def deps(self) -> ContestJobDeps:
+        """Return the job's dependencies."""
+        ...
+
+    @property
+    def now(self) -> datetime:
+        """Return the instant the run is for."""
+        ...
+
+
+def run_contests_job(context: ContestJobContext) -> str:
+    """The `contests` row of the job table: run once, syncing first when a window just closed."""
+    deps = context.deps
+    if deps.contests is None:
+        return "contests are not wired in this build"
+    sync_uow = deps.sync_uow
+
+    def final_sync() -> None:
+        assert sync_uow is not None
+        for source in deps.sources():
+            run_sync(source, sync_uow, deps.definitions, now=deps.now)
+
+    return run_contests(
+        deps.contests,
+        now=context.now,
+        policy=policy_from_config(deps.config),
+        final_sync=final_sync if sync_uow is not None else None,
+    ).line()
 
 
 def run_contests(

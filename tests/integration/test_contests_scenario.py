@@ -10,8 +10,9 @@ announcement or, after it, yields one correction post.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -22,7 +23,8 @@ from sqlmodel import Session, col
 import app
 from config import AppConfig, ContestsConfig, OrgConfig, RecognitionConfig, Settings
 from domain.goals import Goal, Scope
-from domain.ports import OutboxStore, SourceCheck, SyncPage
+from domain.kpis import KpiDefinition
+from domain.ports import CrmSource, OutboxStore, SourceCheck, SyncPage, SyncStore
 from domain.records import (
     ActivityKind,
     ActivityRecord,
@@ -33,6 +35,7 @@ from domain.records import (
 )
 from domain.timeutil import Period
 from integrations.slack_poster import WebClientPoster, make_client
+from jobs.contests import ContestUow, run_contests_job
 from jobs.dispatcher import Dispatcher
 from jobs.sync import run_sync
 from storage.db import session_scope
@@ -443,3 +446,43 @@ def _rep_id(world: World, name: str) -> int:
         rep = session.execute(select(Rep).where(col(Rep.email) == f"{name}@x.com")).scalar_one()
         assert rep.id is not None
         return rep.id
+
+
+@dataclass
+class JobDepsLike:
+    """The fields of jobs.runner.JobDeps that the `contests` job row reads."""
+
+    config: AppConfig
+    definitions: Sequence[KpiDefinition]
+    now: Callable[[], datetime]
+    sources: Callable[[], Sequence[CrmSource]]
+    sync_uow: Callable[[], AbstractContextManager[SyncStore]] | None
+    contests: ContestUow | None
+
+
+@dataclass
+class JobContextLike:
+    deps: JobDepsLike
+    now: datetime
+
+
+def test_job_row_syncs_once_after_the_close_then_announces(
+    cli_env: Path, database_url: str, slack: FakeSlackOutbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world = make_world(database_url, slack)
+    code, _, err = cli([*CREATE, "--rule", "threshold", "--target", "3"], capsys)
+    assert code == 0, err
+    world.crm.emails("dee", MON + timedelta(days=2), 3)  # in the CRM, not yet synced
+    rt = world.at(ny(MON + timedelta(days=5), 2))
+    deps = JobDepsLike(
+        rt.config, rt.definitions, rt.now, lambda: [world.crm], rt.sync_store, rt.contest_unit
+    )
+    line = run_contests_job(JobContextLike(deps, rt.now()))
+    assert "won 1" in line and "final syncs 1" in line
+    world.deliver()
+    (won,) = [m.text for m in slack.messages if (m.key or "").endswith(":won")]
+    assert "Winner: <@UDEE> with 3" in won
+    unwired = JobDepsLike(rt.config, rt.definitions, rt.now, tuple, None, None)
+    assert run_contests_job(JobContextLike(unwired, rt.now())) == (
+        "contests are not wired in this build"
+    )
