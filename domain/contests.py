@@ -21,6 +21,7 @@ from domain.errors import UserFacingError
 from domain.timeutil import DateRange
 
 MAX_WINDOW_DAYS = 366
+PRIVATE_LABEL = "A participant (private)"
 DEFAULT_BASELINE_WINDOWS = 3
 
 
@@ -188,9 +189,16 @@ class Participant:
     public_opt_out: bool = False
     start_date: date | None = None
 
+    @property
+    def label(self) -> str:
+        """Return the name shown in public posts; someone who opted out is not named."""
+        return PRIVATE_LABEL if self.public_opt_out else self.name
+
     def mention(self) -> str:
-        """Return a Slack mention when linked, else the name."""
-        return f"<@{self.slack_user_id}>" if self.slack_user_id else self.name
+        """Return a Slack mention when linked and public, else the public label."""
+        if self.slack_user_id and not self.public_opt_out:
+            return f"<@{self.slack_user_id}>"
+        return self.label
 
 
 def resolve_participants(
@@ -278,7 +286,7 @@ class Contest:
     def competitors(self) -> list[Competitor]:
         """Return people, or teams (in order of first appearance) in a team contest."""
         if not self.rules.team_contest:
-            return [Competitor(f"rep:{p.id}", p.name, (p.id,)) for p in self.participants]
+            return [Competitor(f"rep:{p.id}", p.label, (p.id,)) for p in self.participants]
         teams: dict[str, list[int]] = {}
         for p in self.participants:
             teams.setdefault(p.team or "No team", []).append(p.id)
@@ -586,7 +594,7 @@ def _names(contest: Contest, comp: Competitor, mention: bool) -> str:
         person = contest.person(comp.members[0])
         return person.mention() if (person and mention) else comp.label
     members = [contest.person(m) for m in comp.members]
-    tags = ", ".join((p.mention() if mention else p.name) for p in members if p)
+    tags = ", ".join((p.mention() if mention else p.label) for p in members if p)
     return f"Team {comp.label} ({tags})"
 
 

@@ -486,3 +486,40 @@ def test_job_row_syncs_once_after_the_close_then_announces(
     assert run_contests_job(JobContextLike(unwired, rt.now())) == (
         "contests are not wired in this build"
     )
+
+
+def test_recognition_best_week_and_streak_once_each(
+    database_url: str, slack: FakeSlackOutbox
+) -> None:
+    recognition = RecognitionConfig(
+        channel="#wins", big_deal_amount=None, streak_minimum=3, streak_milestones=[5]
+    )
+    world = make_world(database_url, slack, recognition=recognition)
+    for who in ("ana", "bo"):
+        for week in range(1, 6):
+            world.crm.emails(who, MON - timedelta(weeks=week), 1)  # quiet earlier weeks
+        for day in range(5):
+            world.crm.emails(who, MON + timedelta(days=day), 3)  # 15 in the week, 5-day streak
+    with session_scope(world.rt.engine) as session:
+        bo = session.execute(select(Rep).where(col(Rep.email) == "bo@x.com")).scalar_one()
+        bo.public_opt_out = True
+    next_monday = MON + timedelta(days=7)
+    world.at(ny(next_monday, 9))
+    world.sync()
+    world.tick()
+    world.at(ny(next_monday, 9, 30))
+    world.tick()
+    got = sorted((m.key or "", m.channel) for m in slack.messages)
+    ana, bo_id = _rep_id(world, "ana"), _rep_id(world, "bo")
+    assert got == sorted(
+        [
+            (f"recognition:best_week:{ana}:prospecting:2026-W47", "#wins"),
+            (f"recognition:best_week:{bo_id}:prospecting:2026-W47", "DBO"),
+            (f"recognition:streak:{ana}:prospecting:2026-11-16:5", "#wins"),
+            (f"recognition:streak:{bo_id}:prospecting:2026-11-16:5", "DBO"),
+        ]
+    )
+    streak = next(
+        m.text for m in slack.messages if m.key and "streak" in m.key and m.channel == "#wins"
+    )
+    assert streak == "🔥 <@UANA> hit a *5-day streak* of 3+ prospecting!"

@@ -21,6 +21,7 @@ from domain.contests import (
     decide,
     improvement_denominators,
     lead_changed,
+    placement_lines,
     prize_for,
     ready_to_close,
     resolve_participants,
@@ -277,3 +278,14 @@ def test_first_to_winner_reached_target_no_later_than_anyone(
         winners = outcome.placements[0].competitors
         for w in winners:
             assert reach(days[int(w.key.split(":")[1]) - 1]) == min(reached)
+
+
+def test_people_who_opted_out_are_not_named_or_tagged_in_public_posts() -> None:
+    shy = Participant(5, "Shy", "shy@x.com", slack_user_id="USHY", public_opt_out=True)
+    contest = Contest(rules(prizes=("$50", "$10")), (ANA, shy))
+    outcome = decide(contest, {5: series(9), 1: series(3)}, today=MON, closed=True)
+    assert outcome is not None
+    assert placement_lines(contest, outcome, mention=True) == [
+        "1st: A participant (private) with 9 wins $50",
+        "2nd: <@UANA> with 3 wins $10",
+    ]
