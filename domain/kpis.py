@@ -283,16 +283,16 @@ def win_days(
     last_win: dict[int, StageMoveFact] = {}
     for move in moves:
         if move.to_is_won:
-            seen = last_win.get(move.opportunity_id)
-            if seen is None or move.at_epoch > seen.at_epoch:
+            previous = last_win.get(move.opportunity_id)
+            if previous is None or move.at_epoch > previous.at_epoch:
                 last_win[move.opportunity_id] = move
     result: list[tuple[OpportunityFact, date]] = []
     for opp in opportunities:
         if not opp.is_won:
             continue
-        move = last_win.get(opp.opportunity_id)
-        if move is not None:
-            result.append((opp, move.day))
+        won = last_win.get(opp.opportunity_id)
+        if won is not None:
+            result.append((opp, won.day))
         elif opp.close_date is not None:
             result.append((opp, opp.close_date))
     return result

@@ -1,0 +1,506 @@
+"""The composition root and the `pacesetter` command.
+
+Only this module builds engines, CRM clients, the Bolt app and the scheduler; every other
+module receives what it needs from here.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import cached_property
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import Engine
+
+from config import (
+    DEMO_DATABASE_URL,
+    AppConfig,
+    ConfigError,
+    Settings,
+    demo_config_path,
+    load_app_config,
+    load_settings,
+)
+from domain.kpis import KpiDefinition
+from domain.ports import CrmSource, PageStats, SyncStore
+from domain.records import CrmObject
+from domain.timeutil import Period, local_day, period_range, period_to_date, zone
+from integrations.sandbox import SandboxOrg, SandboxSource
+from jobs.sync import SyncSummary, run_sync
+from storage import migrate
+from storage.db import DatabaseUnavailable, check_database, make_engine, session_scope
+from storage.notes import notes_about
+from storage.queries import UnknownRep, active_sellers, data_as_of, kpi_totals, rep_by_email
+from storage.sync_store import SqlSyncStore
+
+log = logging.getLogger("pacesetter")
+console = Console()
+err_console = Console(stderr=True)
+
+cli = typer.Typer(
+    name="pacesetter",
+    help="Pacesetter: scorecards, pacing nudges, coaching and contests in Slack from your CRM.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_cli = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+notes_cli = typer.Typer(help="Coaching notes.", no_args_is_help=True)
+cli.add_typer(notes_cli, name="notes")
+
+
+class UsageProblem(ValueError):
+    """Bad command-line input, worded for the person typing it."""
+
+
+USER_ERRORS: tuple[type[Exception], ...] = (
+    ConfigError,
+    DatabaseUnavailable,
+    UnknownRep,
+    UsageProblem,
+)
+
+
+# composition ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Runtime:
+    """Settings, config and the objects built from them, created lazily and only here."""
+
+    settings: Settings
+    config: AppConfig
+
+    @cached_property
+    def engine(self) -> Engine:
+        """Return the engine for DATABASE_URL after checking it answers."""
+        engine = make_engine(self.settings.database_url)
+        check_database(engine)
+        return engine
+
+    @cached_property
+    def definitions(self) -> tuple[KpiDefinition, ...]:
+        """Return the KPI definitions in force."""
+        return self.config.kpi_definitions()
+
+    def now(self) -> datetime:
+        """Return the current instant (the one place the real clock is read)."""
+        return self.settings.pacesetter_now or datetime.now(UTC)
+
+    def org_today(self) -> date:
+        """Return today's date in the org's time zone."""
+        return local_day(self.now(), zone(self.config.org.timezone))
+
+    def upgrade(self) -> None:
+        """Bring the schema to the latest migration."""
+        migrate.upgrade(self.engine)
+
+    @contextmanager
+    def sync_store(self) -> Iterator[SyncStore]:
+        """Yield a sync store inside one committed transaction."""
+        with session_scope(self.engine) as session:
+            yield SqlSyncStore(
+                session, org_timezone=self.config.org.timezone, admins=self.config.admins
+            )
+
+    def sources(self, only: str | None = None) -> list[CrmSource]:
+        """Return the configured CRM sources (the sandbox when none is configured)."""
+        names = [only] if only else (self.config.sources or self._configured_sources())
+        result: list[CrmSource] = []
+        for name in names:
+            if name == "sandbox":
+                result.append(self.sandbox_source())
+            else:
+                raise ConfigError(
+                    f"the {name} connector is not available in this build; use --source sandbox"
+                )
+        return result
+
+    def _configured_sources(self) -> list[str]:
+        names = []
+        if self.settings.salesforce_instance_url or self.settings.salesforce_username:
+            names.append("salesforce")
+        if self.settings.hubspot_access_token:
+            names.append("hubspot")
+        return names or ["sandbox"]
+
+    def sandbox_source(self) -> SandboxSource:
+        """Return the simulated org configured in the YAML `sandbox` section."""
+        sandbox = self.config.sandbox
+        org = SandboxOrg(
+            seed=sandbox.seed,
+            reps=sandbox.reps,
+            history_days=sandbox.history_days,
+            timezone=self.config.org.timezone,
+        )
+        return SandboxSource(org, now=self.now)
+
+
+def runtime(*, demo: bool = False) -> Runtime:
+    """Load settings and the YAML config, or fail with one sentence.
+
+    With ``demo`` the embedded demo config and database are used unless the environment
+    names its own, so a demo never mixes sandbox data into a real database.
+    """
+    settings = load_settings()
+    if demo:
+        if "database_url" not in settings.model_fields_set:
+            settings = settings.model_copy(update={"database_url": DEMO_DATABASE_URL})
+        if settings.pacesetter_config is None:
+            settings = settings.model_copy(update={"pacesetter_config": demo_config_path()})
+    return Runtime(settings=settings, config=load_app_config(settings.pacesetter_config))
+
+
+# helpers -------------------------------------------------------------------------------------
+
+
+def parse_day(value: str | None, option: str, default: date) -> date:
+    """Parse YYYY-MM-DD or raise a UsageProblem naming the option."""
+    if value is None:
+        return default
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageProblem(f"{option} '{value}' is not a date; use YYYY-MM-DD") from None
+
+
+def parse_period(value: str) -> Period:
+    """Parse a period name or raise a UsageProblem listing the valid ones."""
+    try:
+        return Period(value.lower())
+    except ValueError:
+        valid = ", ".join(p.value for p in Period)
+        raise UsageProblem(f"period '{value}' is not one of: {valid}") from None
+
+
+def sync_sources(rt: Runtime, only: str | None = None, *, full: bool = False) -> list[SyncSummary]:
+    """Sync each source with a progress bar on a terminal and a summary line otherwise."""
+    summaries = []
+    for source in rt.sources(only):
+        if console.is_terminal:
+            with Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(bar_width=None),
+                TextColumn("{task.completed} records"),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            ) as bar:
+                summary = run_sync(
+                    source,
+                    rt.sync_store,
+                    rt.definitions,
+                    now=rt.now,
+                    full=full,
+                    progress=_progress_callback(bar, source.name),
+                )
+        else:
+            summary = run_sync(source, rt.sync_store, rt.definitions, now=rt.now, full=full)
+        console.print(summary.line(), highlight=False, soft_wrap=True)
+        summaries.append(summary)
+    return summaries
+
+
+def _progress_callback(bar: Progress, source: str) -> Callable[[CrmObject, PageStats], None]:
+    tasks: dict[CrmObject, Any] = {}
+
+    def advance(obj: CrmObject, stats: PageStats) -> None:
+        if obj not in tasks:
+            tasks[obj] = bar.add_task(f"{source} {obj.value}", total=None)
+        bar.advance(tasks[obj], stats.upserted + stats.deleted)
+
+    return advance
+
+
+# commands ------------------------------------------------------------------------------------
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration to DATABASE_URL."""
+    rt = runtime()
+    rt.upgrade()
+    with rt.engine.connect():
+        pass
+    console.print(f"Database at revision {migrate.current_revision(rt.engine)}.")
+
+
+@cli.command()
+def sync(
+    source: Annotated[
+        str | None,
+        typer.Option(help="Only this source: salesforce, hubspot or sandbox."),
+    ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Ignore cursors and pull everything.")
+    ] = False,
+) -> None:
+    """Pull CRM changes incrementally and roll them up into daily snapshots."""
+    if source is not None and source not in ("salesforce", "hubspot", "sandbox"):
+        raise UsageProblem(f"--source '{source}' is not one of: salesforce, hubspot, sandbox")
+    rt = runtime()
+    rt.upgrade()
+    sync_sources(rt, source, full=full)
+
+
+@cli.command()
+def stats(
+    rep: Annotated[str, typer.Option(help="The rep's email address.")],
+    period: Annotated[str, typer.Option(help="day, week, month or quarter.")] = "week",
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="YYYY-MM-DD (default today).")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON (the /mystats numbers).")
+    ] = False,
+) -> None:
+    """Print a rep's KPIs for a period, as /mystats shows them."""
+    rt = runtime()
+    the_period = parse_period(period)
+    with session_scope(rt.engine) as session:
+        person = rep_by_email(session, email=rep)
+        tz = zone(person.timezone, rt.config.org.timezone)
+        day = parse_day(as_of, "--as-of", local_day(rt.now(), tz))
+        report = stats_report(rt, session, person, the_period, day)
+    if as_json:
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+    else:
+        print_stats(report)
+
+
+def stats_report(
+    rt: Runtime, session: Any, person: Any, period: Period, day: date
+) -> dict[str, Any]:
+    """Return the DESIGN.md `stats --json` shape for one rep."""
+    window = period_to_date(period, day)
+    whole = period_range(period, day)
+    sellers = active_sellers(session)
+    totals = kpi_totals(
+        session, start=window.start, end=window.end, rep_ids=[r.id for r in sellers if r.id]
+    )
+    mine = kpi_totals(session, start=window.start, end=window.end, rep_ids=[person.id]).get(
+        person.id, {}
+    )
+    kpis: dict[str, Any] = {}
+    ranks: dict[str, Any] = {}
+    for definition in rt.definitions:
+        actual = mine.get(definition.name, 0.0)
+        kpis[definition.name] = {
+            "actual": _number(actual),
+            "goal": None,
+            "expected_to_date": None,
+            "status": "no_goal",
+        }
+        values = sorted((t.get(definition.name, 0.0) for t in totals.values()), reverse=True)
+        ranks[definition.name] = {
+            "position": 1 + sum(1 for v in values if v > actual),
+            "of": len(sellers),
+            "by": "count",
+        }
+    with session.no_autoflush:
+        as_of_time = data_as_of(session)
+    return {
+        "rep": person.email,
+        "name": person.name,
+        "period": {
+            "name": period.value,
+            "start": whole.start.isoformat(),
+            "end": whole.end.isoformat(),
+            "as_of": day.isoformat(),
+        },
+        "kpis": kpis,
+        "rank": ranks,
+        "data_as_of": as_of_time.isoformat() if as_of_time else None,
+    }
+
+
+def _compact(kpi: str, value: float) -> str:
+    """Format a leaderboard cell narrowly: money in thousands, counts with separators."""
+    if kpi == "won_amount":
+        return f"${value / 1000:,.0f}k" if value else "0"
+    return f"{_number(value):,}"
+
+
+def _number(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else round(value, 2)
+
+
+def print_stats(report: dict[str, Any]) -> None:
+    """Print a scorecard table for a terminal."""
+    period = report["period"]
+    table = Table(
+        title=f"{report['name']} — {period['name']} {period['start']} to {period['as_of']}",
+        title_justify="left",
+    )
+    for column in ("KPI", "Actual", "Goal", "Expected", "Status", "Rank"):
+        table.add_column(column, justify="left" if column in ("KPI", "Status") else "right")
+    for name, kpi in report["kpis"].items():
+        rank = report["rank"].get(name, {})
+        table.add_row(
+            name.replace("_", " "),
+            f"{kpi['actual']:,}",
+            "—" if kpi["goal"] is None else f"{kpi['goal']:,}",
+            "—" if kpi["expected_to_date"] is None else f"{kpi['expected_to_date']:,}",
+            kpi["status"].replace("_", " "),
+            f"{rank.get('position', '—')} of {rank.get('of', '—')}",
+        )
+    console.print(table)
+    console.print(f"Data as of {report['data_as_of'] or 'never synced'}.", style="dim")
+
+
+@notes_cli.command("export")
+def notes_export(
+    rep: Annotated[str, typer.Option(help="The rep's email address.")],
+    fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+) -> None:
+    """Export every coaching note about a rep, with its frozen scorecard, for reviews."""
+    if fmt not in ("csv", "json"):
+        raise UsageProblem(f"--format '{fmt}' is not one of: csv, json")
+    rt = runtime()
+    with session_scope(rt.engine) as session:
+        person = rep_by_email(session, email=rep)
+        notes = notes_about(session, rep_id=person.id or 0, viewer=None)
+    rows = [note.export_row() for note in notes]
+    if fmt == "json":
+        for row, note in zip(rows, notes, strict=True):
+            row["scorecard"] = note.scorecard
+        sys.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+        return
+    writer = csv.DictWriter(sys.stdout, fieldnames=list(NOTE_COLUMNS), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+
+
+NOTE_COLUMNS = (
+    "id",
+    "created_at",
+    "manager",
+    "rep",
+    "template",
+    "text",
+    "actions",
+    "follow_up_on",
+    "done",
+    "shared_with_rep",
+    "scorecard",
+)
+
+
+@cli.command()
+def demo() -> None:
+    """Run everything on embedded defaults: SQLite, the sandbox org, no credentials."""
+    rt = runtime(demo=True)
+    rt.upgrade()
+    console.rule("[bold]Pacesetter demo")
+    console.print("Syncing the sandbox sales org (a simulated team with history)…")
+    sync_sources(rt, "sandbox")
+    with session_scope(rt.engine) as session:
+        sellers = active_sellers(session)
+        if not sellers:
+            raise ConfigError("the sandbox produced no reps; check the `sandbox` config section")
+        today = rt.org_today()
+        focus = next((r for r in sellers if r.email.startswith("john.")), sellers[0])
+        print_stats(stats_report(rt, session, focus, Period.WEEK, today))
+        print_leaderboard(session, rt, sellers, today)
+    console.print(demo_next_steps(rt), highlight=False)
+
+
+SHORT_LABELS = {
+    "prospecting": "Prosp.",
+    "conversations": "Conv.",
+    "meaningful_conversations": "Meaningful",
+    "opportunities_created": "Opps",
+    "opportunities_advanced": "Adv.",
+    "wins": "Wins",
+    "won_amount": "Won $",
+}
+
+
+def print_leaderboard(session: Any, rt: Runtime, sellers: list[Any], today: date) -> None:
+    """Print this month's team leaderboard by meaningful conversations and wins."""
+    window = period_to_date(Period.MONTH, today)
+    totals = kpi_totals(session, start=window.start, end=window.end)
+    table = Table(
+        title=f"Leaderboard — month to date ({window.start} to {today})", title_justify="left"
+    )
+    table.add_column("#", justify="right")
+    table.add_column("Rep", no_wrap=True)
+    table.add_column("Team")
+    for definition in rt.definitions:
+        table.add_column(SHORT_LABELS.get(definition.name, definition.label), justify="right")
+    ranked = sorted(
+        sellers,
+        key=lambda r: (-totals.get(r.id, {}).get("meaningful_conversations", 0), r.name),
+    )
+    for position, person in enumerate(ranked, start=1):
+        values = totals.get(person.id, {})
+        table.add_row(
+            str(position),
+            person.name,
+            person.team or "",
+            *(_compact(d.name, values.get(d.name, 0.0)) for d in rt.definitions),
+        )
+    console.print(table)
+
+
+def demo_next_steps(rt: Runtime) -> str:
+    """Return how to explore the demo data and how to connect the real thing."""
+    env = f"DATABASE_URL={rt.settings.database_url}"
+    if rt.settings.pacesetter_config:
+        env += f" PACESETTER_CONFIG={rt.settings.pacesetter_config}"
+    return (
+        "\n[bold]Explore the demo data[/bold]\n"
+        f"  export {env}\n"
+        "  .venv/bin/pacesetter stats --rep sally.chen@example.com --period month\n"
+        "  .venv/bin/pacesetter stats --rep mark.davis@example.com --json\n" + NEXT_STEPS
+    )
+
+
+NEXT_STEPS = """
+[bold]Next steps[/bold]
+  • Connect Slack: create an app from manifest.yml, then set SLACK_BOT_TOKEN and
+    SLACK_SIGNING_SECRET (and SLACK_APP_TOKEN for Socket Mode) and run `pacesetter run`.
+  • Connect your CRM: set SALESFORCE_INSTANCE_URL + SALESFORCE_ACCESS_TOKEN, or
+    HUBSPOT_ACCESS_TOKEN, then `pacesetter sync` (see README, "Connect your CRM").
+  • Tune KPIs, goals and schedules in a YAML file named by PACESETTER_CONFIG.
+"""
+
+
+# entry point ---------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI, turning known problems into one line on stderr and exit code 2."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    command = typer.main.get_command(cli)
+    try:
+        result = command.main(args=argv, prog_name="pacesetter", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except click.ClickException as exc:
+        exc.show()
+        raise SystemExit(exc.exit_code) from None
+    except click.exceptions.Abort:
+        err_console.print("Aborted.")
+        raise SystemExit(1) from None
+    except USER_ERRORS as exc:
+        err_console.print(f"error: {exc}", highlight=False, soft_wrap=True)
+        raise SystemExit(2) from None
+    raise SystemExit(result if isinstance(result, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,225 @@
+"""The sync's storage: upserts by natural key, deletions and roll-ups, on both databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Engine, func, select
+from sqlmodel import Session
+
+from domain.kpis import default_kpis
+from domain.ports import SyncPage
+from domain.records import (
+    ActivityKind,
+    ActivityRecord,
+    CrmObject,
+    CrmUser,
+    OpportunityRecord,
+    PipelineStageRecord,
+    StageChangeRecord,
+)
+from storage.db import session_scope
+from storage.models import Activity, DailySnapshot, Rep
+from storage.sync_store import SqlSyncStore
+
+NOW = datetime(2026, 11, 23, 22, 0, tzinfo=UTC)
+DAY = date(2026, 11, 23)
+USERS = [
+    CrmUser("M1", "Maria Manager", "Maria@Example.com", team="East"),
+    CrmUser("R1", "Rob Rep", "rob@example.com", manager_crm_id="M1", team="East"),
+]
+STAGES = [
+    PipelineStageRecord("default", "Qualify", 1),
+    PipelineStageRecord("default", "Propose", 2),
+    PipelineStageRecord("default", "Won", 3, is_closed=True, is_won=True),
+    PipelineStageRecord("default", "Lost", 4, is_closed=True),
+]
+
+
+def at(hour: int) -> datetime:
+    return datetime(2026, 11, 23, hour, 0, tzinfo=UTC)
+
+
+def apply(engine: Engine, page: SyncPage, *, timezone: str = "UTC") -> None:
+    with session_scope(engine) as session:
+        SqlSyncStore(session, org_timezone=timezone).apply_page("test", page)
+
+
+def rollup(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        store = SqlSyncStore(session)
+        while store.rollup_dirty(default_kpis(), now=NOW):
+            pass
+
+
+def snapshot(engine: Engine) -> dict[tuple[str, date, str], float]:
+    with Session(engine) as session:
+        rows = session.execute(
+            select(Rep.email, DailySnapshot.day, DailySnapshot.kpi, DailySnapshot.value).join(
+                Rep,
+                Rep.id == DailySnapshot.rep_id,  # type: ignore[arg-type]
+            )
+        )
+        return {(r[0], r[1], r[2]): r[3] for r in rows}
+
+
+def seed(engine: Engine) -> None:
+    apply(engine, SyncPage(CrmObject.USERS, records=USERS))
+    apply(engine, SyncPage(CrmObject.STAGES, records=STAGES))
+
+
+def test_users_get_managers_roles_and_lowercase_emails(engine: Engine) -> None:
+    seed(engine)
+    with Session(engine) as session:
+        reps = {r.crm_user_id: r for r in session.execute(select(Rep)).scalars()}
+    assert reps["M1"].email == "maria@example.com"
+    assert reps["M1"].role == "manager"
+    assert reps["R1"].role == "rep"
+    assert reps["R1"].manager_id == reps["M1"].id
+
+
+def test_replaying_a_page_changes_nothing(engine: Engine) -> None:
+    seed(engine)
+    page = SyncPage(
+        CrmObject.ACTIVITIES,
+        records=[
+            ActivityRecord("a1", "R1", ActivityKind.CALL, occurred_at=at(10), duration_s=60),
+            ActivityRecord("a2", "R1", ActivityKind.EMAIL, occurred_at=at(11)),
+        ],
+        cursor="c1",
+    )
+    apply(engine, page)
+    apply(engine, page)
+    rollup(engine)
+    with Session(engine) as session:
+        assert session.execute(select(func.count()).select_from(Activity)).scalar_one() == 2
+        assert SqlSyncStore(session).cursor("test", CrmObject.ACTIVITIES) == "c1"
+    assert snapshot(engine) == {
+        ("rob@example.com", DAY, "prospecting"): 2,
+        ("rob@example.com", DAY, "conversations"): 1,
+    }
+
+
+def test_a_deleted_activity_leaves_the_counts(engine: Engine) -> None:
+    seed(engine)
+    apply(
+        engine,
+        SyncPage(
+            CrmObject.ACTIVITIES,
+            records=[
+                ActivityRecord("a1", "R1", ActivityKind.CALL, occurred_at=at(10), duration_s=120),
+                ActivityRecord("a2", "R1", ActivityKind.CALL, occurred_at=at(11), duration_s=120),
+            ],
+        ),
+    )
+    rollup(engine)
+    apply(engine, SyncPage(CrmObject.ACTIVITIES, deleted_ids=["a2"]))
+    rollup(engine)
+    assert snapshot(engine)[("rob@example.com", DAY, "conversations")] == 1
+
+
+def test_an_edit_that_moves_an_activity_to_another_day_fixes_both_days(engine: Engine) -> None:
+    seed(engine)
+    apply(
+        engine,
+        SyncPage(
+            CrmObject.ACTIVITIES,
+            records=[
+                ActivityRecord("a1", "R1", ActivityKind.EMAIL, occurred_at=at(10)),
+            ],
+        ),
+    )
+    rollup(engine)
+    moved = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    apply(
+        engine,
+        SyncPage(
+            CrmObject.ACTIVITIES,
+            records=[
+                ActivityRecord("a1", "R1", ActivityKind.EMAIL, occurred_at=moved),
+            ],
+        ),
+    )
+    rollup(engine)
+    assert snapshot(engine) == {("rob@example.com", date(2026, 11, 20), "prospecting"): 1}
+
+
+def test_days_are_the_reps_local_days(engine: Engine) -> None:
+    seed(engine)
+    late_evening_utc = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # 21:00 on the 23rd in New York
+    apply(
+        engine,
+        SyncPage(
+            CrmObject.ACTIVITIES,
+            records=[
+                ActivityRecord("a1", "R1", ActivityKind.EMAIL, occurred_at=late_evening_utc),
+                ActivityRecord("a2", "R1", ActivityKind.EMAIL, activity_date=date(2026, 11, 22)),
+            ],
+        ),
+        timezone="America/New_York",
+    )
+    rollup(engine)
+    assert snapshot(engine) == {
+        ("rob@example.com", DAY, "prospecting"): 1,
+        ("rob@example.com", date(2026, 11, 22), "prospecting"): 1,
+    }
+
+
+def test_stage_history_drives_advances_and_wins(engine: Engine) -> None:
+    seed(engine)
+    apply(
+        engine,
+        SyncPage(
+            CrmObject.OPPORTUNITIES,
+            records=[
+                OpportunityRecord(
+                    "o1",
+                    "R1",
+                    "Big deal",
+                    created_at=at(8),
+                    stage="Won",
+                    amount=9000,
+                    is_closed=True,
+                    is_won=True,
+                    close_date=DAY,
+                ),
+                OpportunityRecord("o2", "R1", "Slipping", created_at=at(8), stage="Qualify"),
+            ],
+        ),
+    )
+    apply(
+        engine,
+        SyncPage(
+            CrmObject.STAGE_CHANGES,
+            records=[
+                StageChangeRecord("h1", "o1", "Won", at(12), from_stage="Propose"),
+                StageChangeRecord("h2", "o2", "Qualify", at(13), from_stage="Propose"),
+            ],
+        ),
+    )
+    rollup(engine)
+    got = snapshot(engine)
+    assert got[("rob@example.com", DAY, "opportunities_created")] == 2
+    assert got[("rob@example.com", DAY, "opportunities_advanced")] == 1
+    assert got[("rob@example.com", DAY, "wins")] == 1
+    assert got[("rob@example.com", DAY, "won_amount")] == 9000
+
+
+def test_past_days_are_frozen_and_today_stays_live(engine: Engine) -> None:
+    seed(engine)
+    apply(
+        engine,
+        SyncPage(
+            CrmObject.ACTIVITIES,
+            records=[
+                ActivityRecord("a1", "R1", ActivityKind.EMAIL, occurred_at=at(10)),
+                ActivityRecord(
+                    "a2", "R1", ActivityKind.EMAIL, occurred_at=datetime(2026, 11, 2, tzinfo=UTC)
+                ),
+            ],
+        ),
+    )
+    rollup(engine)
+    with Session(engine) as session:
+        frozen = dict(session.execute(select(DailySnapshot.day, DailySnapshot.frozen)).all())
+    assert frozen == {DAY: False, date(2026, 11, 2): True}
