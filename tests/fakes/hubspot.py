@@ -107,9 +107,15 @@ class FakeRecord:
     archived: bool = False
     archived_ms: int | None = None
     history: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    cache: dict[str, float | None] = field(default_factory=dict, repr=False)
 
     def numeric(self, prop: str) -> float | None:
-        """Return a property as a number (epoch ms for dates), or None."""
+        """Return a property as a number (epoch ms for dates), or None; cached per value."""
+        if prop not in self.cache:
+            self.cache[prop] = self._numeric(prop)
+        return self.cache[prop]
+
+    def _numeric(self, prop: str) -> float | None:
         value = self.properties.get(prop)
         if value is None or value == "":
             return None
@@ -213,6 +219,7 @@ class Portal:
                 record.properties[key] = text
             record.properties["hs_lastmodifieddate"] = iso(at_ms)
             record.updated_ms = at_ms
+            record.cache.clear()
 
     def archive(self, object_type: str, oid: int, *, at_ms: int) -> None:
         """Archive (soft-delete) an object, as DELETE does in HubSpot."""
@@ -307,6 +314,23 @@ def _wire(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+class FakeClock:
+    """A monotonic clock whose sleep advances it at once, for pacing without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        """Return the fake time in seconds."""
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        """Advance the fake time by ``seconds`` and remember the pause."""
+        self.sleeps.append(seconds)
+        self.now += max(0.0, seconds)
 
 
 # search semantics -----------------------------------------------------------------------------
