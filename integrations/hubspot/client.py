@@ -90,11 +90,12 @@ class TokenBucket:
         """Take one token, sleeping until one is there; return the seconds slept."""
         self._refill()
         waited = 0.0
-        while self.tokens < 1.0:
-            pause = (1.0 - self.tokens) / self.rate
-            self.sleep(pause)
-            waited += pause
+        if self.tokens < 1.0:
+            waited = (1.0 - self.tokens) / self.rate
+            self.sleep(waited)
             self._refill()
+            # The sleep earned the token; rounding must not make us wait again for a sliver.
+            self.tokens = max(self.tokens, 1.0)
         self.tokens -= 1.0
         return waited
 
