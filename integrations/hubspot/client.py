@@ -345,13 +345,16 @@ class HubSpotClient:
             result.extend(page.get("results") or [])
         return result
 
-    def archived(self, object_type: str, *, since_ms: int) -> tuple[list[str], int]:
-        """Return ids archived at or after ``since_ms`` and the latest archive time seen.
+    def archived(
+        self, object_type: str, *, since_ms: int, known: Sequence[str] = ()
+    ) -> tuple[list[str], int, list[str]]:
+        """Return ids archived at or after ``since_ms`` (less ``known`` ones archived exactly
+        then), the latest archive time seen, and the ids archived at that time.
 
         The list endpoint cannot filter by time, so it pages through every archived record.
         """
-        ids: list[str] = []
-        latest = since_ms
+        stamped: list[tuple[int, str]] = []
+        skip = set(known)
         after: str | None = None
         while True:
             kwargs: dict[str, Any] = {"limit": LIST_PAGE, "archived": True}
@@ -360,12 +363,19 @@ class HubSpotClient:
             page = self.call("list", self._basic.get_page, object_type, **kwargs)
             for raw in page.get("results") or []:
                 at = to_epoch_ms(raw.get("archivedAt") or raw.get("updatedAt")) or 0
-                if at >= since_ms:
-                    ids.append(str(raw["id"]))
-                    latest = max(latest, at)
+                oid = str(raw["id"])
+                if at > since_ms or (at == since_ms and oid not in skip):
+                    stamped.append((at, oid))
             after = _next_after(page)
             if not after:
-                return ids, latest
+                break
+        if not stamped:
+            return [], since_ms, sorted(skip)
+        latest = max(at for at, _ in stamped)
+        at_latest = {oid for at, oid in stamped if at == latest}
+        if latest == since_ms:
+            at_latest |= skip
+        return [oid for _, oid in stamped], latest, sorted(at_latest)
 
     # changed records by keyset -------------------------------------------------------------------
 

@@ -155,9 +155,9 @@ class HubSpotSource:
             yield self._page(
                 CrmObject.OPPORTUNITIES, [map_deal(r, stages) for r in rows], state=state
             )
-        ids, latest = self.client.archived("deals", since_ms=int(state.get("archived", 0)))
-        state["archived"] = latest
-        yield self._page(CrmObject.OPPORTUNITIES, deleted=ids, state=state)
+        deleted: list[str] = []
+        state["archived"] = self._archived("deals", state.get("archived"), deleted)
+        yield self._page(CrmObject.OPPORTUNITIES, deleted=deleted, state=state)
 
     def _stage_changes(self, state: State) -> Iterator[SyncPage]:
         start = Position.from_json(state.get("deals"))
@@ -184,12 +184,24 @@ class HubSpotSource:
                 ]
                 state[obj] = pos.to_json()
                 yield self._page(CrmObject.ACTIVITIES, records, state=state)
-        archived: dict[str, int] = dict(state.get("archived") or {})
+        archived: dict[str, Any] = dict(state.get("archived") or {})
         for obj in self.options.engagement_objects:
-            ids, latest = self.client.archived(obj, since_ms=int(archived.get(obj, 0)))
-            archived[obj] = latest
+            deleted: list[str] = []
+            archived[obj] = self._archived(obj, archived.get(obj), deleted)
             state["archived"] = archived
-            yield self._page(CrmObject.ACTIVITIES, deleted=ids, state=state)
+            yield self._page(CrmObject.ACTIVITIES, deleted=deleted, state=state)
+
+    def _archived(self, obj: str, mark: Any, deleted: list[str]) -> dict[str, Any]:
+        """Collect ids archived since ``mark`` into ``deleted``; return the new mark.
+
+        The mark keeps the ids archived at its instant, so none is reported twice.
+        """
+        mark = mark if isinstance(mark, dict) else {"ms": int(mark or 0), "ids": []}
+        ids, latest, at_latest = self.client.archived(
+            obj, since_ms=int(mark["ms"]), known=mark.get("ids") or []
+        )
+        deleted.extend(ids)
+        return {"ms": latest, "ids": at_latest}
 
     def _contact_titles(self, obj: str, ids: Sequence[str]) -> dict[str, str | None]:
         """Return engagement id -> joined job titles of its associated contacts."""
