@@ -34,7 +34,7 @@ from config import (
     load_settings,
 )
 from domain.kpis import KpiDefinition
-from domain.ports import CrmSource, PageStats, SyncStore
+from domain.ports import CrmSource, PageStats, SourceError, SyncStore
 from domain.records import CrmObject
 from domain.timeutil import Period, local_day, period_range, period_to_date, zone
 from integrations.sandbox import SandboxOrg, SandboxSource
@@ -71,6 +71,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     DatabaseUnavailable,
     UnknownRep,
     UsageProblem,
+    SourceError,
 )
 
 
@@ -123,6 +124,12 @@ class Runtime:
         for name in names:
             if name == "sandbox":
                 result.append(self.sandbox_source())
+            elif name == "salesforce":
+                from integrations.salesforce.factory import source_from_settings
+
+                result.append(
+                    source_from_settings(self.settings, self.config.salesforce, clock=self.now)
+                )
             else:
                 raise ConfigError(
                     f"the {name} connector is not available in this build; use --source sandbox"
