@@ -29,7 +29,7 @@ from hubspot.crm.owners import exceptions as owner_exceptions
 from hubspot.crm.pipelines import exceptions as pipeline_exceptions
 from urllib3.util.retry import Retry
 
-from domain.ports import SyncAborted
+from domain.ports import SourceError, SyncAborted
 from integrations.hubspot.mapper import Json, to_epoch_ms
 from integrations.hubspot.options import HubSpotOptions
 
@@ -51,7 +51,7 @@ RETRYABLE_STATUSES = frozenset({0, 500, 502, 503, 504})
 DAILY_POLICIES = frozenset({"DAILY"})
 
 
-class HubSpotApiError(RuntimeError):
+class HubSpotApiError(SourceError):
     """HubSpot answered with an error that retrying does not fix."""
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
