@@ -147,13 +147,12 @@ class Position:
         return (self.ts, float("inf") if self.last_id is None else float(self.last_id))
 
 
-def record_ts(raw: Json) -> int:
-    """Return a search result's ``hs_lastmodifieddate`` in epoch milliseconds."""
+def record_ts(raw: Json, modified: str = MODIFIED) -> int:
+    """Return a search result's last-modified property in epoch milliseconds."""
     props = raw.get("properties") or {}
-    value = props.get(MODIFIED) or props.get("lastmodifieddate") or raw.get("updatedAt")
-    ts = to_epoch_ms(value)
+    ts = to_epoch_ms(props.get(modified))
     if ts is None:
-        raise HubSpotApiError(f"record {raw.get('id')} has no {MODIFIED}")
+        raise HubSpotApiError(f"record {raw.get('id')} has no {modified}")
     return ts
 
 
@@ -386,28 +385,33 @@ class HubSpotClient:
         start: Position,
         *,
         until_ms: int,
+        modified: str = MODIFIED,
     ) -> Iterator[tuple[list[Json], Position]]:
         """Yield pages of records modified after ``start`` up to ``until_ms``, oldest first.
+
+        ``modified`` is the object's last-modified property (contacts: ``lastmodifieddate``).
 
         Each yielded position covers exactly the records yielded so far, so a caller that
         stores it with the page resumes without loss or duplicates.
         """
         limit = self.options.search_page_size
-        props = sorted({*properties, MODIFIED, OBJECT_ID})
+        props = sorted({*properties, modified, OBJECT_ID})
         pos = start
         while True:
             groups: list[list[dict[str, str]]] = [
-                [_filter(MODIFIED, "GT", pos.ts), _filter(MODIFIED, "LTE", until_ms)]
+                [_filter(modified, "GT", pos.ts), _filter(modified, "LTE", until_ms)]
             ]
             if pos.last_id is not None:
                 groups.insert(
-                    0, [_filter(MODIFIED, "EQ", pos.ts), _filter(OBJECT_ID, "GT", pos.last_id)]
+                    0, [_filter(modified, "EQ", pos.ts), _filter(OBJECT_ID, "GT", pos.last_id)]
                 )
-            page = self.search(object_type, groups, sort=MODIFIED, properties=props, limit=limit)
+            page = self.search(object_type, groups, sort=modified, properties=props, limit=limit)
             rows: list[Json] = page.get("results") or []
             if not rows:
                 return
-            stamped = sorted(((record_ts(r), int(r["id"]), r) for r in rows), key=lambda t: t[:2])
+            stamped = sorted(
+                ((record_ts(r, modified), int(r["id"]), r) for r in rows), key=lambda t: t[:2]
+            )
             newest = stamped[-1][0]
             if len(rows) < limit:
                 pos = _advance(pos, Position(newest, stamped[-1][1]))
@@ -420,18 +424,19 @@ class HubSpotClient:
                 continue
             after_id = pos.last_id if (pos.last_id is not None and pos.ts == newest) else 0
             before = pos
-            for batch, walked in self._walk_instant(object_type, props, newest, after_id):
+            walk = self._walk_instant(object_type, props, newest, after_id, modified)
+            for batch, walked in walk:
                 pos = _advance(pos, walked)
                 yield batch, pos
             _advance(before, pos)
 
     def _walk_instant(
-        self, object_type: str, props: Sequence[str], ts: int, after_id: int
+        self, object_type: str, props: Sequence[str], ts: int, after_id: int, modified: str
     ) -> Iterator[tuple[list[Json], Position]]:
         """Yield every record modified at instant ``ts`` by ``hs_object_id`` after ``after_id``."""
         limit = self.options.search_page_size
         while True:
-            groups = [[_filter(MODIFIED, "EQ", ts), _filter(OBJECT_ID, "GT", after_id)]]
+            groups = [[_filter(modified, "EQ", ts), _filter(OBJECT_ID, "GT", after_id)]]
             page = self.search(object_type, groups, sort=OBJECT_ID, properties=props, limit=limit)
             rows = sorted(page.get("results") or [], key=lambda r: int(r["id"]))
             if not rows:

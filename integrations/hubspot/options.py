@@ -41,6 +41,11 @@ class HubSpotOptions(BaseModel):
         default_factory=lambda: ["calls", "meetings"],
         description="Engagements whose associated contact's jobtitle is read.",
     )
+    refresh_titles: bool = Field(
+        default=True,
+        description="When a contact changes, re-read its calls and meetings so a new job "
+        "title reaches them (costs requests on portals whose contacts change often).",
+    )
     search_page_size: int = Field(default=200, ge=1, le=200)
     search_per_second: float = Field(default=4.0, gt=0, description="Search endpoint pace.")
     burst_per_10s: int = Field(default=100, ge=1, description="General per-10-second allowance.")

@@ -34,6 +34,7 @@ from integrations.hubspot.mapper import (
 from integrations.hubspot.options import HubSpotOptions
 
 SOURCE_NAME = "hubspot"
+CONTACT_MODIFIED = "lastmodifieddate"
 OBJECTS = (
     CrmObject.USERS,
     CrmObject.STAGES,
@@ -173,6 +174,9 @@ class HubSpotSource:
     def _engagements(self, state: State) -> Iterator[SyncPage]:
         self._titles.clear()
         until = self._until_ms()
+        # Engagements read from here on carry titles as of now: contact changes before
+        # this instant are already in them, so the title refresh starts here.
+        state.setdefault("contacts", Position(until).to_json())
         for obj in self.options.engagement_objects:
             start = Position.from_json(state.get(obj))
             for rows, pos in self.client.changed(
@@ -184,6 +188,8 @@ class HubSpotSource:
                 ]
                 state[obj] = pos.to_json()
                 yield self._page(CrmObject.ACTIVITIES, records, state=state)
+        if self.options.refresh_titles:
+            yield from self._refresh_titles(state, until)
         archived: dict[str, Any] = dict(state.get("archived") or {})
         for obj in self.options.engagement_objects:
             deleted: list[str] = []
@@ -202,6 +208,31 @@ class HubSpotSource:
         )
         deleted.extend(ids)
         return {"ms": latest, "ids": at_latest}
+
+    def _refresh_titles(self, state: State, until: int) -> Iterator[SyncPage]:
+        """Re-read the calls and meetings of contacts changed since the last run."""
+        start = Position.from_json(state.get("contacts"))
+        for rows, pos in self.client.changed(
+            "contacts", ["jobtitle"], start, until_ms=until, modified=CONTACT_MODIFIED
+        ):
+            contact_ids = [str(r["id"]) for r in rows]
+            for row in rows:
+                self._titles[str(row["id"])] = (row.get("properties") or {}).get("jobtitle")
+            records: list[CrmRecord] = []
+            for obj in self.options.contact_title_objects:
+                links = association_targets(
+                    {"results": self.client.associations("contacts", obj, contact_ids)}
+                )
+                ids = sorted({e for es in links.values() for e in es}, key=int)
+                if not ids:
+                    continue
+                raws = self.client.batch_read(obj, ids, properties=ENGAGEMENT_PROPERTIES[obj])
+                titles = self._contact_titles(obj, [str(r["id"]) for r in raws])
+                records.extend(
+                    map_engagement(obj, r, self.options, titles.get(str(r["id"]))) for r in raws
+                )
+            state["contacts"] = pos.to_json()
+            yield self._page(CrmObject.ACTIVITIES, records, state=state)
 
     def _contact_titles(self, obj: str, ids: Sequence[str]) -> dict[str, str | None]:
         """Return engagement id -> joined job titles of its associated contacts."""

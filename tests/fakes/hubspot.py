@@ -199,6 +199,8 @@ class Portal:
                 hs_lastmodifieddate=iso(modified),
             )
             props.setdefault("createdate", iso(at_ms))
+            if object_type == "contacts":
+                props["lastmodifieddate"] = iso(modified)
             record = FakeRecord(oid, props, at_ms, modified)
             for prop in ("dealstage",):
                 if prop in props:
@@ -218,6 +220,8 @@ class Portal:
                     record.history[key].append((text, at_ms))
                 record.properties[key] = text
             record.properties["hs_lastmodifieddate"] = iso(at_ms)
+            if object_type == "contacts":
+                record.properties["lastmodifieddate"] = iso(at_ms)
             record.updated_ms = at_ms
             record.cache.clear()
 

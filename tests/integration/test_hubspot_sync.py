@@ -316,6 +316,20 @@ def test_edits_archivals_and_stage_moves_show_up_after_the_next_run(
     portal.update("deals", winner.id, {"dealstage": win_stage}, at_ms=at + 5)
     portal.update("deals", loser.id, {"dealstage": lose_stage}, at_ms=at + 5)
     portal.update("deals", mover.id, {"dealstage": next_stage}, at_ms=at + 6)
+    # a contact is promoted: the long calls with them become meaningful conversations
+    links = portal.associations[("calls", "contacts")]
+    contacts = portal.objects["contacts"]
+    promoted = next(
+        linked[0]
+        for call in calls[20:]
+        if int(call.properties["hs_call_duration"]) >= 300_000
+        and call.properties.get("hs_activity_type") not in LINKEDIN_CALL_TYPES
+        and (linked := links.get(call.id))
+        and not any(_senior(contacts[c].properties.get("jobtitle")) for c in linked)
+    )
+    before_promotion = expected_kpis(portal)
+    portal.update("contacts", promoted, {"jobtitle": "VP Sales"}, at_ms=at + 7)
+    assert expected_kpis(portal) != before_promotion
     # and new activity
     for n in range(30):
         portal.create(
