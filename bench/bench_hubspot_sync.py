@@ -93,7 +93,9 @@ def _edit(portal: Portal, at: int) -> int:
         portal.archive("calls", call.id, at_ms=at)
     for deal in sorted(portal.live("deals"), key=lambda r: r.id)[:10]:
         portal.update("deals", deal.id, {"dealstage": "closedwon"}, at_ms=at)
-    return len(calls[::50]) + len(calls[1::200]) + 10
+    for contact in sorted(portal.live("contacts"), key=lambda r: r.id)[:20]:
+        portal.update("contacts", contact.id, {"jobtitle": "VP Sales"}, at_ms=at)
+    return len(calls[::50]) + len(calls[1::200]) + 10 + 20
 
 
 def _fresh_db(url: str | None, tmp: Path, name: str) -> str:
