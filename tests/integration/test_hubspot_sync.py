@@ -394,3 +394,49 @@ def test_an_interrupted_run_resumes_to_the_same_result(
     sync(engine, fake, seed, now)
     assert stored_state(engine) == uninterrupted
     assert snapshot_totals(engine) == expected_kpis(fake.portal)
+
+
+def test_a_daily_limit_stops_the_sync_cleanly_and_the_next_run_finishes(
+    engine: Engine, fake: FakeHubSpot
+) -> None:
+    seed = seed_portal(fake.portal, reps=4, calls=300, emails=60, meetings=30, tasks=30, deals=20)
+    now = seed.end + timedelta(hours=1)
+    fake.inject(429, kind="search", policy="DAILY")
+    stopped = sync(engine, fake, seed, now)
+    assert stopped.stopped is not None
+    assert "daily" in stopped.stopped
+    with Session(engine) as session:
+        assert session.execute(select(Activity.id)).first() is None
+        assert session.execute(select(Rep.id)).first() is not None  # owners came first
+    finished = sync(engine, fake, seed, now)
+    assert finished.stopped is None
+    assert snapshot_totals(engine) == expected_kpis(fake.portal)
+
+
+@pytest.mark.heavy
+@pytest.mark.parametrize("successes", range(1, 20, 2))
+def test_interrupted_at_many_search_pages_then_resumed_matches_the_oracle(
+    engine: Engine, fake: FakeHubSpot, successes: int
+) -> None:
+    seed = seed_portal(
+        fake.portal,
+        reps=5,
+        calls=1_500,
+        bulk_calls=700,
+        emails=300,
+        meetings=150,
+        tasks=150,
+        deals=60,
+        contacts=200,
+        days=10,
+    )
+    now = seed.end + timedelta(hours=1)
+    fake.break_after("search", successes)
+    with pytest.raises(HubSpotApiError):
+        sync(engine, fake, seed, now)
+    fake.heal()
+    sync(engine, fake, seed, now)
+    assert snapshot_totals(engine) == expected_kpis(fake.portal)
+    with Session(engine) as session:
+        stored = session.execute(select(Activity.crm_id)).scalars().all()
+    assert len(stored) == len(set(stored)) == live_engagements(fake.portal)
