@@ -190,7 +190,9 @@ class SqlJobStore:
         for start in range(0, len(ids), 900):
             found.update(
                 self.session.execute(
-                    select(snap.c.rep_id).where(snap.c.rep_id.in_(ids[start : start + 900])).distinct()
+                    select(snap.c.rep_id)
+                    .where(snap.c.rep_id.in_(ids[start : start + 900]))
+                    .distinct()
                 ).scalars()
             )
         return found
