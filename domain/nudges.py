@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Protocol
@@ -156,7 +157,7 @@ def plan_nudges(
 
 def nudge_for(recipient: NudgeRecipient, *, now: datetime, policy: NudgePolicy) -> DueNudge | None:
     """Return the rep's nudge if it is due at ``now``, else None."""
-    tz = zone(recipient.timezone, policy.org_timezone)
+    tz = _zone(recipient.timezone, policy.org_timezone)
     local = now.astimezone(tz)
     today = local.date()
     if not _may_nudge(recipient, today, policy.calendar):
@@ -170,6 +171,13 @@ def nudge_for(recipient: NudgeRecipient, *, now: datetime, policy: NudgePolicy) 
     if now < due_at or policy.quiet.contains(local.time()):
         return None
     return DueNudge(rep_id=recipient.rep_id, local_date=today, kind=kind, due_at=due_at)
+
+
+@lru_cache(maxsize=1024)
+def _zone(name: str | None, fallback: str) -> ZoneInfo:
+    # ZoneInfo keeps only 8 zones strongly cached; planning thousands of reps across many
+    # zones would otherwise reread the zone files for nearly every rep.
+    return zone(name, fallback)
 
 
 def _may_nudge(recipient: NudgeRecipient, today: date, calendar: WorkingDays) -> bool:
