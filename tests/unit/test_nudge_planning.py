@@ -164,9 +164,7 @@ def test_weekly_mode_nudges_on_the_first_working_day_of_the_week() -> None:
     due = nudge_for(weekly, now=monday, policy=POLICY)
     assert due is not None and due.kind is NudgeKind.WEEKLY
     assert nudge_for(weekly, now=monday + timedelta(days=1), policy=POLICY) is None
-    holiday_monday = NudgePolicy(
-        calendar=WeekdayCalendar(holidays=frozenset({date(2026, 11, 23)}))
-    )
+    holiday_monday = NudgePolicy(calendar=WeekdayCalendar(holidays=frozenset({date(2026, 11, 23)})))
     tuesday = nudge_for(weekly, now=monday + timedelta(days=1), policy=holiday_monday)
     assert tuesday is not None and tuesday.local_date == date(2026, 11, 24)
 
