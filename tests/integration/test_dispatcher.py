@@ -7,6 +7,7 @@ records any that do). Time is simulated: sleeps advance a fake clock.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -17,7 +18,7 @@ from sqlalchemy import Engine
 
 from domain.ports import OutboundMessage, OutboxStore
 from integrations.slack_poster import WebClientPoster, make_client
-from jobs.dispatcher import DispatchPolicy, Dispatcher
+from jobs.dispatcher import Dispatcher, DispatchPolicy
 from storage.db import make_engine, session_scope
 from storage.outbox import SqlOutboxStore
 from tests.fakes.clock import FakeClock
@@ -103,7 +104,7 @@ def test_crash_after_send_is_reconciled_not_resent(engine: Engine) -> None:
             (claimed,) = SqlOutboxStore(session).claim(
                 now=clock.now(), limit=1, lease=timedelta(minutes=5)
             )
-        posted = poster.post(claimed.channel, text=claimed.text, blocks=[], key=claimed.key)
+        poster.post(claimed.channel, text=claimed.text, blocks=[], key=claimed.key)
         dispatcher = Dispatcher(outbox_unit(engine), poster, now=clock.now, sleep=clock.sleep)
         assert dispatcher.drain().sent == 0  # still leased to the dead sender
         clock.sleep(301)
@@ -153,4 +154,4 @@ def test_pacing_keeps_one_post_per_second_per_channel(engine: Engine) -> None:
         Dispatcher(outbox_unit(engine), poster, now=clock.now, sleep=clock.sleep).drain()
     times = [m.at for m in fake.messages]
     assert len(times) == 5
-    assert all(b - a >= 0.999 for a, b in zip(times, times[1:], strict=False))
+    assert all(b - a >= 0.999 for a, b in itertools.pairwise(times))
