@@ -75,6 +75,7 @@ class Scorecard:
     ranks: dict[str, int | None] = field(default_factory=dict)
     ranked_reps: int = 0
     rank_by: RankBy = RankBy.PERCENT
+    count_ranked: frozenset[str] = frozenset()
     data_as_of: datetime | None = None
 
     def to_json(self) -> dict[str, object]:
@@ -104,7 +105,9 @@ class Scorecard:
         }
 
     def _rank_by(self, name: str) -> str:
-        return "score" if name in (ACTIVITY_SCORE, RESULTS_SCORE) else str(self.rank_by)
+        if name in (ACTIVITY_SCORE, RESULTS_SCORE):
+            return "score"
+        return str(RankBy.COUNT) if name in self.count_ranked else str(self.rank_by)
 
 
 def _num(value: float | None) -> float | int | None:
@@ -161,7 +164,12 @@ class Scorecards:
         self.store = store
         self.kpis = kpis or KpiCatalog()
         self.rules = rules or ScorecardRules()
+        self.goals = tuple(goals)
         self.resolver = TargetResolver(goals, self.rules.calendar)
+
+    def resolver_goals(self) -> list[Goal]:
+        """Return the goals this service resolves against."""
+        return list(self.goals)
 
     def progress(self, rep: RepProfile, when: datetime | date) -> Progress:
         """Return where ``rep`` stands in time at ``when`` (their zone, their working hours)."""
@@ -306,9 +314,9 @@ class Scorecards:
         previous = self._previous(rep, period, progress.day)
         streaks = self._streaks(rep, progress)
         ranks: dict[str, int | None] = {}
-        ranked = 0
+        ranked, by_count = 0, frozenset[str]()
         if with_ranks:
-            ranks, ranked = self._ranks(rep, period, progress.day, by)
+            ranks, ranked, by_count = self._ranks(rep, period, progress.day, by)
         lines = {
             name: KpiLine(
                 name,
@@ -322,7 +330,7 @@ class Scorecards:
         }
         return Scorecard(
             rep, period, rng, progress.day, time, lines, activity, results, ranks, ranked, by,
-            self.store.data_as_of(),
+            by_count, self.store.data_as_of(),
         )  # fmt: skip
 
     def _previous(self, rep: RepProfile, period: Period, day: date) -> dict[str, float]:
@@ -355,15 +363,22 @@ class Scorecards:
 
     def _ranks(
         self, rep: RepProfile, period: Period, as_of: date, by: RankBy
-    ) -> tuple[dict[str, int | None], int]:
+    ) -> tuple[dict[str, int | None], int, frozenset[str]]:
         reps = self.board_reps()
         totals = self._period_totals(period, as_of, reps)
         ranks: dict[str, int | None] = {}
+        by_count: set[str] = set()
         for name in self.kpis.names():
             board = self.leaderboard(name, period, as_of, by=by, reps=reps, totals=totals)
+            if by is RankBy.PERCENT and all(line.rank is None for line in board):
+                # Nobody has a goal for this KPI: rank the raw counts rather than nobody.
+                board = self.leaderboard(
+                    name, period, as_of, by=RankBy.COUNT, reps=reps, totals=totals
+                )
+                by_count.add(name)
             line = rank_of(board, rep.id)
             ranks[name] = line.rank if line else None
         for metric in (ACTIVITY_SCORE, RESULTS_SCORE):
             line = rank_of(self._score_board(metric, as_of, reps), rep.id)
             ranks[metric] = line.rank if line else None
-        return ranks, len(reps)
+        return ranks, len(reps), frozenset(by_count)
