@@ -39,7 +39,7 @@ from domain.diagnosis import DiagnosisRules
 from domain.goals import Goal, InvalidGoal, Scope
 from domain.kpis import KpiCatalog, KpiDefinition, UnknownKpi
 from domain.leaderboard import RankBy
-from domain.ports import CrmSource, PageStats, SyncStore
+from domain.ports import CrmSource, PageStats, SourceError, SyncStore
 from domain.records import CrmObject
 from domain.scorecard import ScorecardRules, Scorecards
 from domain.timeutil import Period, local_day, period_to_date, zone
@@ -81,6 +81,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     UsageProblem,
     InvalidGoal,
     UnknownKpi,
+    SourceError,
 )
 
 
@@ -133,6 +134,12 @@ class Runtime:
         for name in names:
             if name == "sandbox":
                 result.append(self.sandbox_source())
+            elif name == "salesforce":
+                from integrations.salesforce.factory import source_from_settings
+
+                result.append(
+                    source_from_settings(self.settings, self.config.salesforce, clock=self.now)
+                )
             else:
                 raise ConfigError(
                     f"the {name} connector is not available in this build; use --source sandbox"
