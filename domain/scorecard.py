@@ -15,10 +15,10 @@ from datetime import date, datetime, timedelta
 
 from domain.calendar import Elapsed, Progress, WorkCalendar, elapsed
 from domain.consistency import streak
-from domain.goals import Goal, GoalSubject, TargetResolver
+from domain.goals import Goal, GoalSubject, Target, TargetResolver
 from domain.kpis import KpiCatalog, KpiKind
 from domain.leaderboard import RankBy, Ranked, Standing, rank, rank_of
-from domain.pacing import DEFAULT_BAND, Pace, pace
+from domain.pacing import DEFAULT_BAND, Pace, expected_to_date, pace
 from domain.ports import MetricsStore, RepProfile
 from domain.scoring import DEFAULT_CAP, CompositeScore, blend, composite
 from domain.timeutil import DateRange, Period, period_range, period_to_date, zone
@@ -166,6 +166,10 @@ class Scorecards:
         self.rules = rules or ScorecardRules()
         self.goals = tuple(goals)
         self.resolver = TargetResolver(goals, self.rules.calendar)
+        # Reps share periods and (mostly) targets: compute elapsed time and expected-to-date
+        # once per distinct (period, moment) and (target, period, moment), not once per rep.
+        self._elapsed: dict[tuple[DateRange, Progress], Elapsed] = {}
+        self._expected: dict[tuple[int, DateRange, Progress], float] = {}
 
     def resolver_goals(self) -> list[Goal]:
         """Return the goals this service resolves against."""
@@ -179,22 +183,38 @@ class Scorecards:
         return Progress.end_of(when)
 
     def paces(
-        self, rep: RepProfile, period: Period, progress: Progress, totals: Mapping[str, float]
+        self,
+        rep: RepProfile,
+        period: Period,
+        progress: Progress,
+        totals: Mapping[str, float],
+        names: Sequence[str] | None = None,
     ) -> tuple[DateRange, Elapsed, dict[str, Pace]]:
-        """Pace every KPI of ``rep`` over ``period`` from period-to-date ``totals``."""
+        """Pace every KPI (or those in ``names``) of ``rep`` over ``period`` from ``totals``."""
         rng = period_range(period, progress.day)
-        time = elapsed(self.rules.calendar, rng, progress)
+        key = (rng, progress)
+        time = self._elapsed.get(key)
+        if time is None:
+            time = self._elapsed[key] = elapsed(self.rules.calendar, rng, progress)
         subject = subject_of(rep)
-        result = {
-            name: pace(
-                totals.get(name, 0.0),
-                self.resolver.target(name, subject, rng, period),
-                time,
-                band=self.rules.band,
+        result = {}
+        for name in self.kpis.names() if names is None else names:
+            target = self.resolver.target(name, subject, rng, period)
+            expected = self._expected_of(target, rng, progress, time)
+            result[name] = pace(
+                totals.get(name, 0.0), target, time, band=self.rules.band, expected=expected
             )
-            for name in self.kpis.names()
-        }
         return rng, time, result
+
+    def _expected_of(
+        self, target: Target | None, rng: DateRange, progress: Progress, time: Elapsed
+    ) -> float | None:
+        if target is None:
+            return None
+        key = (id(target), rng, progress)
+        if key not in self._expected:
+            self._expected[key] = expected_to_date(target, time)
+        return self._expected[key]
 
     def scores(
         self, rep: RepProfile, progress: Progress, totals: Mapping[Period, Mapping[str, float]]
@@ -205,7 +225,9 @@ class Scorecards:
             weights = self.rules.weights(self.kpis, kind)
             per_period = [
                 composite(
-                    self.paces(rep, p, progress, totals.get(p, {}))[2], weights, cap=self.rules.cap
+                    self.paces(rep, p, progress, totals.get(p, {}), list(weights))[2],
+                    weights,
+                    cap=self.rules.cap,
                 )
                 for p in SCORE_PERIODS[kind]
             ]
@@ -224,8 +246,8 @@ class Scorecards:
     def _period_totals(
         self, period: Period, as_of: date, reps: Sequence[RepProfile]
     ) -> dict[int, dict[str, float]]:
-        ids = [r.id for r in reps]
-        return self.store.totals(period_to_date(period, as_of), rep_ids=ids)
+        # Boards cover (nearly) everyone: one GROUP BY over all reps beats IN-lists of ids.
+        return self.store.totals(period_to_date(period, as_of))
 
     def leaderboard(
         self,
@@ -268,12 +290,13 @@ class Scorecards:
         periods = SCORE_PERIODS[kind]
         sums = {p: self._period_totals(p, as_of, reps) for p in periods}
         weights = self.rules.weights(self.kpis, kind)
+        names = [n for n in weights if n in set(self.kpis.names())]
         progress = Progress.end_of(as_of)
         standings = []
         for rep in reps:
             parts = [
                 composite(
-                    self.paces(rep, p, progress, sums[p].get(rep.id, {}))[2],
+                    self.paces(rep, p, progress, sums[p].get(rep.id, {}), names)[2],
                     weights,
                     cap=self.rules.cap,
                 )
