@@ -17,11 +17,15 @@ from domain.diagnosis import Diagnosis, DiagnosisRules, RepFunnel, diagnose
 from domain.funnel import conversion, open_pipeline, stage_win_rates
 from domain.ports import RepProfile
 from domain.prescription import WORKING_DAYS_PER_WEEK, Prescription, prescribe, team_rates
+from domain.ramp import Hire, ramp
 from domain.scorecard import Scorecards, subject_of
 from domain.timeutil import DateRange, Period, period_range, period_to_date
 
 FUNNEL_KPIS = ("prospecting", "conversations", "meaningful_conversations",
                "opportunities_created", "wins", "won_amount")  # fmt: skip
+
+
+RAMP_KPIS = ("prospecting", "meaningful_conversations", "opportunities_created")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +34,13 @@ class BriefRules:
 
     window_days: int = 90
     peers: str = "team"
+    ramp_days: int = 180
+    class_days: int = 14
+    ramp_kpis: tuple[str, ...] = (
+        "prospecting",
+        "meaningful_conversations",
+        "opportunities_created",
+    )
     diagnosis: DiagnosisRules = field(default_factory=DiagnosisRules)
 
 
@@ -83,6 +94,7 @@ def coaching_brief(
         "funnel": _funnel(cards, rep, mine.totals, _sum(theirs)),
         "prescription": _plan_json(plan),
         "consistency": _rhythm(cards, rep, as_of),
+        "ramp": _ramp(cards, rep, as_of, rules),
         "scorecard": cards.scorecard(rep, Period.MONTH, as_of, with_ranks=False).to_json(),
     }
 
@@ -179,3 +191,58 @@ def _rhythm(cards: Scorecards, rep: RepProfile, as_of: date) -> dict[str, Any]:
         "peaks": [d.isoformat() for d in result.peaks],
         "valleys": [d.isoformat() for d in result.valleys],
     }
+
+
+def _ramp(
+    cards: Scorecards, rep: RepProfile, as_of: date, rules: BriefRules
+) -> list[dict[str, Any]] | None:
+    """Compare a new hire's class with earlier hires at the same week since start.
+
+    The class is every seller who started within ``class_days`` of the rep; earlier hires
+    are those who started before the class, within the last two years (their first weeks
+    must be in the snapshots to count).
+    """
+    start = rep.start_date
+    if start is None or (as_of - start).days > rules.ramp_days or start > as_of:
+        return None
+    sellers = [r for r in cards.board_reps() if r.start_date is not None]
+    cohort = [r for r in sellers if abs((r.start_date - start).days) <= rules.class_days]  # type: ignore[operator]
+    first = min(r.start_date for r in cohort if r.start_date)
+    earlier = [
+        r for r in sellers if r.start_date and first - timedelta(days=730) <= r.start_date < first
+    ]
+    if rep not in cohort:
+        cohort.append(rep)
+    horizon = DateRange(min([first, *(r.start_date for r in earlier if r.start_date)]), as_of)
+    ids = [r.id for r in [*cohort, *earlier]]
+    series = cards.store.daily(ids, horizon, kpis=list(rules.ramp_kpis))
+
+    def hires(group: Sequence[RepProfile], kpi: str) -> list[Hire]:
+        return [
+            Hire(r.id, r.name, r.start_date, series.get(r.id, {}).get(kpi, {}))
+            for r in group
+            if r.start_date
+        ]
+
+    def on_record(hire: Hire) -> bool:
+        # Hires from before the snapshots began would count as zeros; keep those whose first
+        # week is on record.
+        return any(hire.start_date <= d < hire.start_date + timedelta(days=7) for d in hire.daily)
+
+    reports = [
+        ramp(kpi, hires(cohort, kpi), [h for h in hires(earlier, kpi) if on_record(h)], as_of)
+        for kpi in rules.ramp_kpis
+    ]
+    return [
+        {
+            "kpi": r.kpi,
+            "class_size": len(cohort),
+            "earlier_hires": r.earlier_hires,
+            "week": r.week,
+            "class_value": r.class_value,
+            "typical_value": r.typical_value,
+            "weeks_ahead": None if r.weeks_ahead is None else round(r.weeks_ahead, 1),
+            "message": r.message,
+        }
+        for r in reports
+    ]

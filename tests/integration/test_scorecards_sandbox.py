@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 import app
 from integrations.sandbox import PERSONAS
+from storage.db import make_engine, session_scope
+from storage.metrics import SqlMetricsStore
 
 NOW = "2026-11-19T21:00:00+00:00"  # a Thursday afternoon in New York
 CONFIG = """
@@ -129,3 +132,20 @@ def test_goal_set_and_list_from_the_cli(cli, tmp_path: Path) -> None:  # type: i
         "--everyone",
     )  # fmt: skip
     assert code == 2 and "only one of" in err
+
+
+def test_a_new_hire_class_is_compared_with_earlier_hires(cli, synced: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine(synced["DATABASE_URL"])
+    with session_scope(engine) as session:
+        newest = max(SqlMetricsStore(session).reps(), key=lambda r: r.start_date or date.min)
+    engine.dispose()
+    code, out, err = cli("coach", "--rep", newest.email, "--json", "--as-of", "2026-11-19")
+    assert code == 0, err
+    ramp = {r["kpi"]: r for r in json.loads(out)["ramp"]}
+    prospecting = ramp["prospecting"]
+    assert prospecting["class_size"] >= 2 and prospecting["earlier_hires"] >= 2
+    assert prospecting["week"] == 3
+    assert prospecting["typical_value"] > 0 and prospecting["weeks_ahead"] is not None
+    assert "typical onboarding class" in prospecting["message"]
+    _, out, _ = cli("coach", "--rep", "john.miller@example.com", "--json")
+    assert json.loads(out)["ramp"] is None  # a veteran has no ramp
