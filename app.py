@@ -33,16 +33,24 @@ from config import (
     load_app_config,
     load_settings,
 )
-from domain.kpis import KpiDefinition
-from domain.ports import CrmSource, PageStats, SyncStore
+from domain.brief import BriefRules, coaching_brief
+from domain.calendar import WorkCalendar
+from domain.diagnosis import DiagnosisRules
+from domain.goals import Goal, InvalidGoal, Scope
+from domain.kpis import KpiCatalog, KpiDefinition, UnknownKpi
+from domain.leaderboard import RankBy
+from domain.ports import CrmSource, PageStats, SourceError, SyncStore
 from domain.records import CrmObject
-from domain.timeutil import Period, local_day, period_range, period_to_date, zone
+from domain.scorecard import ScorecardRules, Scorecards
+from domain.timeutil import Period, local_day, period_to_date, zone
 from integrations.sandbox import SandboxOrg, SandboxSource
 from jobs.sync import SyncSummary, run_sync
 from storage import migrate
 from storage.db import DatabaseUnavailable, check_database, make_engine, session_scope
+from storage.goals import SqlGoalStore
+from storage.metrics import SqlMetricsStore
 from storage.notes import notes_about
-from storage.queries import UnknownRep, active_sellers, data_as_of, kpi_totals, rep_by_email
+from storage.queries import UnknownRep, active_sellers, kpi_totals, rep_by_email
 from storage.sync_store import SqlSyncStore
 
 log = logging.getLogger("pacesetter")
@@ -71,6 +79,9 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     DatabaseUnavailable,
     UnknownRep,
     UsageProblem,
+    InvalidGoal,
+    UnknownKpi,
+    SourceError,
 )
 
 
@@ -123,6 +134,12 @@ class Runtime:
         for name in names:
             if name == "sandbox":
                 result.append(self.sandbox_source())
+            elif name == "salesforce":
+                from integrations.salesforce.factory import source_from_settings
+
+                result.append(
+                    source_from_settings(self.settings, self.config.salesforce, clock=self.now)
+                )
             else:
                 raise ConfigError(
                     f"the {name} connector is not available in this build; use --source sandbox"
@@ -274,7 +291,7 @@ def stats(
         person = rep_by_email(session, email=rep)
         tz = zone(person.timezone, rt.config.org.timezone)
         day = parse_day(as_of, "--as-of", local_day(rt.now(), tz))
-        report = stats_report(rt, session, person, the_period, day)
+        report = stats_report(rt, session, person, the_period, day, live=as_of is None)
     if as_json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
     else:
@@ -282,49 +299,20 @@ def stats(
 
 
 def stats_report(
-    rt: Runtime, session: Any, person: Any, period: Period, day: date
+    rt: Runtime, session: Any, person: Any, period: Period, day: date, *, live: bool = False
 ) -> dict[str, Any]:
-    """Return the DESIGN.md `stats --json` shape for one rep."""
-    window = period_to_date(period, day)
-    whole = period_range(period, day)
-    sellers = active_sellers(session)
-    totals = kpi_totals(
-        session, start=window.start, end=window.end, rep_ids=[r.id for r in sellers if r.id]
-    )
-    mine = kpi_totals(session, start=window.start, end=window.end, rep_ids=[person.id]).get(
-        person.id, {}
-    )
-    kpis: dict[str, Any] = {}
-    ranks: dict[str, Any] = {}
-    for definition in rt.definitions:
-        actual = mine.get(definition.name, 0.0)
-        kpis[definition.name] = {
-            "actual": _number(actual),
-            "goal": None,
-            "expected_to_date": None,
-            "status": "no_goal",
-        }
-        values = sorted((t.get(definition.name, 0.0) for t in totals.values()), reverse=True)
-        ranks[definition.name] = {
-            "position": 1 + sum(1 for v in values if v > actual),
-            "of": len(sellers),
-            "by": "count",
-        }
-    with session.no_autoflush:
-        as_of_time = data_as_of(session)
-    return {
-        "rep": person.email,
-        "name": person.name,
-        "period": {
-            "name": period.value,
-            "start": whole.start.isoformat(),
-            "end": whole.end.isoformat(),
-            "as_of": day.isoformat(),
-        },
-        "kpis": kpis,
-        "rank": ranks,
-        "data_as_of": as_of_time.isoformat() if as_of_time else None,
-    }
+    """Return the DESIGN.md `stats --json` shape for one rep, with goals, pace and ranks.
+
+    With ``live`` the pace counts the share of today's working hours passed in the rep's
+    zone; otherwise ``day`` counts as complete (how `--as-of` reads).
+    """
+    cards = scorecards(rt, session)
+    profile = cards.store.rep_by_email(person.email)
+    if profile is None:
+        raise UnknownRep(f"No rep with email '{person.email}'.")
+    when: datetime | date = rt.now() if live else day
+    by = RankBy(rt.config.scorecards.rank_by)
+    return cards.scorecard(profile, period, when, by=by).to_json()
 
 
 def _compact(kpi: str, value: float) -> str:
@@ -397,6 +385,162 @@ NOTE_COLUMNS = (
     "shared_with_rep",
     "scorecard",
 )
+
+
+# scorecards, goals and coaching ----------------------------------------------------------------
+
+goal_cli = typer.Typer(
+    help="KPI goals per period for a rep, a team or everyone.", no_args_is_help=True
+)
+cli.add_typer(goal_cli, name="goal")
+
+
+def scorecard_rules(config: AppConfig) -> ScorecardRules:
+    """Turn the YAML `org` and `scorecards` sections into the domain's plain values."""
+    section = config.scorecards
+    days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    calendar = WorkCalendar(
+        holidays=frozenset(config.org.holidays),
+        weekend=frozenset(n for n, d in enumerate(days) if d not in config.org.working_days),
+        day_start=section.workday_start,
+        day_end=section.workday_end,
+    )
+    return ScorecardRules(
+        calendar=calendar,
+        org_timezone=config.org.timezone,
+        band=section.band,
+        cap=section.score_cap,
+        activity_weights=section.activity_weights,
+        results_weights=section.results_weights,
+    )
+
+
+def config_goals(config: AppConfig) -> list[Goal]:
+    """Return the goals of the YAML config as domain goals."""
+    goals = []
+    for g in config.goals:
+        scope = Scope.REP if g.rep else Scope.TEAM if g.team else Scope.EVERYONE
+        goals.append(
+            Goal(
+                g.kpi, Period(g.period), g.target, scope, g.rep or g.team, g.valid_from, g.valid_to
+            )
+        )
+    return goals
+
+
+def scorecards(rt: Runtime, session: Any) -> Scorecards:
+    """Mirror the config's goals into the database and build the scorecard service."""
+    store = SqlGoalStore(session)
+    store.replace_config_goals(config_goals(rt.config), now=rt.now())
+    kpis = KpiCatalog(rt.definitions)
+    return Scorecards(SqlMetricsStore(session), store.goals(), kpis, scorecard_rules(rt.config))
+
+
+def brief_rules(config: AppConfig) -> BriefRules:
+    """Return the coaching brief's window and thresholds from the config."""
+    section = config.scorecards
+    return BriefRules(
+        window_days=section.diagnosis_days,
+        peers=section.diagnosis_peers,
+        diagnosis=DiagnosisRules(min_sample=section.min_sample, min_peers=section.min_peers),
+    )
+
+
+@goal_cli.command("set")
+def goal_set(  # noqa: PLR0917 - Typer options are parameters
+    kpi: Annotated[str, typer.Option(help="The KPI name, e.g. prospecting.")],
+    period: Annotated[str, typer.Option(help="day, week, month or quarter.")],
+    target: Annotated[float, typer.Option(help="The target for one period.")],
+    rep: Annotated[str | None, typer.Option(help="For one rep (email).")] = None,
+    team: Annotated[str | None, typer.Option(help="For one team (name).")] = None,
+    everyone: Annotated[bool, typer.Option("--everyone", help="For every rep.")] = False,
+    valid_from: Annotated[str | None, typer.Option("--from", help="YYYY-MM-DD.")] = None,
+    valid_to: Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD.")] = None,
+) -> None:
+    """Set a goal; a rep's goal beats their team's, which beats everyone's."""
+    if sum([rep is not None, team is not None, everyone]) > 1:
+        raise UsageProblem("give only one of --rep, --team or --everyone")
+    rt = runtime()
+    KpiCatalog(rt.definitions).get(kpi)
+    scope = Scope.REP if rep else Scope.TEAM if team else Scope.EVERYONE
+    start = parse_day(valid_from, "--from", date.min) if valid_from else None
+    end = parse_day(valid_to, "--to", date.max) if valid_to else None
+    goal = Goal(kpi, parse_period(period), target, scope, rep or team, start, end)
+    rt.upgrade()
+    with session_scope(rt.engine) as session:
+        if rep:
+            rep_by_email(session, email=rep)
+        saved = SqlGoalStore(session).add_goal(goal, origin="cli", created_by=None, now=rt.now())
+    console.print(f"Goal #{saved.id}: {_describe_goal(saved)}", highlight=False)
+
+
+def _describe_goal(goal: Goal) -> str:
+    who = "everyone" if goal.scope is Scope.EVERYONE else f"{goal.scope} {goal.scope_value}"
+    span = f" from {goal.valid_from or 'always'} to {goal.valid_to or 'open'}"
+    return f"{goal.kpi} {_number(goal.target)} per {goal.period} for {who}{span}"
+
+
+@goal_cli.command("list")
+def goal_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the goals in force: the YAML config's and those set from the CLI or Slack."""
+    rt = runtime()
+    with session_scope(rt.engine) as session:
+        goals = scorecards(rt, session).resolver_goals()
+    rows = [
+        {
+            "id": g.id,
+            "kpi": g.kpi,
+            "period": g.period.value,
+            "target": _number(g.target),
+            "scope": g.scope.value,
+            "for": g.scope_value,
+            "from": g.valid_from.isoformat() if g.valid_from else None,
+            "to": g.valid_to.isoformat() if g.valid_to else None,
+        }
+        for g in goals
+    ]
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    table = Table(title="Goals", title_justify="left")
+    for column in ("id", "kpi", "period", "target", "scope", "for", "from", "to"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("—" if v is None else str(v) for v in row.values()))
+    console.print(table)
+
+
+@cli.command()
+def coach(
+    rep: Annotated[str, typer.Option(help="The rep's email address.")],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="YYYY-MM-DD (default today).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (the /coach brief).")] = False,
+) -> None:
+    """Print the coaching brief: the funnel step holding the rep back, and whom to shadow."""
+    rt = runtime()
+    with session_scope(rt.engine) as session:
+        person = rep_by_email(session, email=rep)
+        tz = zone(person.timezone, rt.config.org.timezone)
+        day = parse_day(as_of, "--as-of", local_day(rt.now(), tz))
+        cards = scorecards(rt, session)
+        profile = cards.store.rep_by_email(person.email)
+        assert profile is not None
+        brief = coaching_brief(cards, profile, day, brief_rules(rt.config))
+    if as_json:
+        sys.stdout.write(json.dumps(brief, indent=2, default=str) + "\n")
+        return
+    console.print(f"[bold]{brief['name']}[/bold] — {brief['message']}", highlight=False)
+    for step in brief["steps"]:
+        mine, mid = step["rep_value"], step["team_median"]
+        console.print(
+            f"  {step['kpi']:<26} rep {'—' if mine is None else f'{mine:.3g}':>8}"
+            f"  team median {'—' if mid is None else f'{mid:.3g}':>8}",
+            highlight=False,
+        )
 
 
 @cli.command()
