@@ -10,6 +10,7 @@ import csv
 import json
 import logging
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Annotated, Any
 
 import click
 import typer
+from apscheduler.schedulers.background import BackgroundScheduler
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -44,12 +46,21 @@ from domain.records import CrmObject
 from domain.scorecard import ScorecardRules, Scorecards
 from domain.timeutil import Period, local_day, period_to_date, zone
 from integrations.sandbox import SandboxOrg, SandboxSource
+from integrations.slack_poster import WebClientPoster, make_client
+from jobs.content import ScorecardWriter
+from jobs.registry import build_jobs
+from jobs.runner import JobDeps, JobUnit, Runner
+from jobs.scheduler import run_worker
+from jobs.scheduler import start_scheduler as _start_scheduler
 from jobs.sync import SyncSummary, run_sync
 from storage import migrate
 from storage.db import DatabaseUnavailable, check_database, make_engine, session_scope
 from storage.goals import SqlGoalStore
+from storage.job_store import SqlJobStore
+from storage.locks import run_lock_for
 from storage.metrics import SqlMetricsStore
 from storage.notes import notes_about
+from storage.outbox import SqlOutboxStore
 from storage.queries import UnknownRep, active_sellers, kpi_totals, rep_by_email
 from storage.sync_store import SqlSyncStore
 
@@ -68,6 +79,8 @@ db_cli = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_he
 cli.add_typer(db_cli, name="db")
 notes_cli = typer.Typer(help="Coaching notes.", no_args_is_help=True)
 cli.add_typer(notes_cli, name="notes")
+jobs_cli = typer.Typer(help="Scheduled jobs: list them, or run one now.", no_args_is_help=True)
+cli.add_typer(jobs_cli, name="jobs")
 
 
 class UsageProblem(ValueError):
@@ -86,6 +99,17 @@ USER_ERRORS: tuple[type[Exception], ...] = (
 
 
 # composition ---------------------------------------------------------------------------------
+
+
+@dataclass
+class JobsUnit:
+    """The stores of one job transaction (jobs.runner.JobUnit), sharing one session."""
+
+    session: Any
+    outbox: SqlOutboxStore
+    store: SqlJobStore
+    sync: SqlSyncStore
+    metrics: SqlMetricsStore
 
 
 @dataclass
@@ -126,6 +150,57 @@ class Runtime:
             yield SqlSyncStore(
                 session, org_timezone=self.config.org.timezone, admins=self.config.admins
             )
+
+    @contextmanager
+    def job_unit(self) -> Iterator[JobsUnit]:
+        """Yield the stores of one job transaction, all on one session."""
+        with session_scope(self.engine) as session:
+            yield JobsUnit(
+                session=session,
+                outbox=SqlOutboxStore(session),
+                store=SqlJobStore(session),
+                sync=SqlSyncStore(
+                    session, org_timezone=self.config.org.timezone, admins=self.config.admins
+                ),
+                metrics=SqlMetricsStore(session),
+            )
+
+    @cached_property
+    def slack_poster(self) -> WebClientPoster | None:
+        """Return the poster for scheduled messages, or None when SLACK_BOT_TOKEN is unset."""
+        token = self.settings.slack_bot_token
+        if token is None:
+            return None
+        return WebClientPoster(make_client(token.get_secret_value(), self.settings.slack_api_url))
+
+    def content_writer(self, unit: JobUnit) -> ScorecardWriter:
+        """Return what writes nudges and digests from the scorecards, on the unit's session."""
+        assert isinstance(unit, JobsUnit)
+        cards = Scorecards(
+            unit.metrics,
+            SqlGoalStore(unit.session).goals(),
+            KpiCatalog(self.definitions),
+            scorecard_rules(self.config),
+        )
+        return ScorecardWriter(cards, unit.metrics, unit.store)
+
+    def job_runner(self, *, sleep: Callable[[float], None] = time.sleep) -> Runner:
+        """Return the job runner over the job table, with goals from the config mirrored."""
+        with session_scope(self.engine) as session:
+            SqlGoalStore(session).replace_config_goals(config_goals(self.config), now=self.now())
+        deps = JobDeps(
+            config=self.config,
+            definitions=self.definitions,
+            now=self.now,
+            unit=self.job_unit,
+            lock=run_lock_for(self.engine),
+            writer=self.content_writer,
+            sources=self.sources,
+            sync_uow=self.sync_store,
+            poster=lambda: self.slack_poster,
+            sleep=sleep,
+        )
+        return Runner(deps, build_jobs(self.config))
 
     def sources(self, only: str | None = None) -> list[CrmSource]:
         """Return the configured CRM sources (the sandbox when none is configured)."""
@@ -621,6 +696,79 @@ NEXT_STEPS = """
     HUBSPOT_ACCESS_TOKEN, then `pacesetter sync` (see README, "Connect your CRM").
   • Tune KPIs, goals and schedules in a YAML file named by PACESETTER_CONFIG.
 """
+
+
+# scheduled jobs ------------------------------------------------------------------------------
+
+
+def start_scheduler(rt: Runtime) -> BackgroundScheduler:
+    """Start the job scheduler in background threads; `pacesetter run` calls this."""
+    return _start_scheduler(rt.job_runner())
+
+
+@cli.command()
+def worker() -> None:
+    """Run the scheduled jobs (sync, snapshot, nudges, digest) without the Slack listener."""
+    rt = runtime()
+    rt.upgrade()
+    runner = rt.job_runner()
+    if rt.slack_poster is None:
+        err_console.print("SLACK_BOT_TOKEN is not set: messages are queued but not sent.")
+    console.print(f"Worker started: {', '.join(runner.jobs)}; Ctrl-C stops it.")
+    run_worker(runner)
+
+
+@jobs_cli.command("list")
+def jobs_list() -> None:
+    """List the scheduled jobs, when they run, and how their last run went."""
+    rt = runtime()
+    rt.upgrade()
+    runner = rt.job_runner()
+    table = Table(title="Scheduled jobs", title_justify="left")
+    for column in ("id", "schedule", "what", "last run"):
+        table.add_column(column)
+    with rt.job_unit() as unit:
+        for job in runner.jobs.values():
+            last = unit.store.latest(job.id)
+            when = f"{last.status} {last.slot} ({last.detail or ''})".strip() if last else "never"
+            table.add_row(job.id, job.schedule.describe(), job.description, when)
+        counts = unit.outbox.counts()
+    console.print(table)
+    console.print(
+        "contests: not scheduled in this build (the contests feature adds it). "
+        f"Outbox: {', '.join(f'{n} {s}' for s, n in sorted(counts.items())) or 'empty'}.",
+        style="dim",
+    )
+
+
+@jobs_cli.command("run")
+def jobs_run(
+    job_id: Annotated[str, typer.Argument(metavar="ID", help="sync, snapshot, nudges or digest.")],
+    deliver: Annotated[
+        bool, typer.Option("--deliver/--no-deliver", help="Send what the job queued.")
+    ] = True,
+) -> None:
+    """Run one scheduled job now, then deliver what it queued in the outbox."""
+    rt = runtime()
+    rt.upgrade()
+    runner = rt.job_runner()
+    if job_id not in runner.jobs:
+        known = ", ".join(runner.jobs)
+        hint = " (contests come with the contests feature)" if job_id == "contests" else ""
+        raise UsageProblem(f"no job '{job_id}'{hint}; the jobs are: {known}")
+    result = runner.run(job_id, manual=True)
+    console.print(result.line(), highlight=False, soft_wrap=True)
+    if deliver and not runner.jobs[job_id].delivers:
+        delivered = runner.deliver(max_wait_s=DELIVER_WAIT_S)
+        if delivered is not None:
+            console.print(delivered.line(), highlight=False)
+    if result.delivered is None and runner.jobs[job_id].delivers and rt.slack_poster is None:
+        err_console.print("SLACK_BOT_TOKEN is not set: the messages stay queued in the outbox.")
+    if result.status == "error":
+        raise SystemExit(1)
+
+
+DELIVER_WAIT_S = 600.0
 
 
 # entry point ---------------------------------------------------------------------------------

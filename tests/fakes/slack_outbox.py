@@ -76,7 +76,7 @@ class FakeSlackOutbox:
 
     # helpers for tests ---------------------------------------------------------------------
 
-    def keys(self) -> list[str]:
+    def sent_keys(self) -> list[str]:
         """Return the outbox keys of every stored message, in arrival order."""
         return [m.key for m in self.messages if m.key]
 
