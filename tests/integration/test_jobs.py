@@ -297,10 +297,10 @@ def test_two_schedulers_on_postgres_30_days(postgres_engine: tuple[str, Engine])
 
 
 @pytest.mark.postgres
-def test_two_schedulers_on_postgres_10_days(postgres_engine: tuple[str, Engine]) -> None:
+def test_two_schedulers_on_postgres_a_week(postgres_engine: tuple[str, Engine]) -> None:
     """The default variant (each PostgreSQL commit costs a disk flush; 30 days is `heavy`)."""
     url, engine = postgres_engine
-    two_schedulers(url, engine, 10, 60)
+    two_schedulers(url, engine, 7, 60)
 
 
 def test_two_schedulers_on_sqlite_a_week(tmp_path: Path, sqlite_template: Path) -> None:
