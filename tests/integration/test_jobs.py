@@ -362,3 +362,26 @@ def test_jobs_cli_list_and_run(  # noqa: PLR0917 - pytest fixtures
     assert code == 2 and "contests come with the contests feature" in err
     with session_scope(engine) as session:
         assert session.execute(select(func.count()).select_from(Delivery)).scalar_one() == due
+
+
+def test_start_scheduler_registers_every_job_and_catches_up(
+    engine: Engine, database_url: str, fake_slack: FakeSlackOutbox
+) -> None:
+    from jobs.scheduler import start_scheduler
+
+    seed_reps(engine)
+    clock = FakeClock(AFTERNOON)
+    runner = runner_on(make_runtime(database_url, fake_slack.url), clock)
+    scheduler = start_scheduler(runner)
+    try:
+        jobs = {job.id: job for job in scheduler.get_jobs()}
+        assert set(jobs) == {"sync", "snapshot", "nudges", "digest", "deliver"}
+        assert jobs["nudges"].misfire_grace_time == 180 * 60
+        assert jobs["nudges"].coalesce and jobs["nudges"].max_instances == 1
+        deadline = datetime.now(UTC) + timedelta(seconds=20)
+        while len(fake_slack.messages) < len(DUE_AT_AFTERNOON) and datetime.now(UTC) < deadline:
+            threading.Event().wait(0.1)
+    finally:
+        scheduler.shutdown(wait=True)
+    # The start-up catch-up ran the missed nudge slot once and delivered it.
+    assert len(fake_slack.sent_keys()) == len(set(fake_slack.sent_keys())) == len(DUE_AT_AFTERNOON)
