@@ -72,6 +72,7 @@ def run_nudges(context: JobContext) -> str:
         with deps.unit() as unit:
             history = unit.store.has_history([d.rep_id for d in chunk])
             writer = deps.writer(unit)
+            writer.prepare([d.rep_id for d in chunk if d.rep_id in history])
             messages = []
             for nudge in chunk:
                 target = targets[nudge.rep_id]
