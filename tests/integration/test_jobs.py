@@ -385,3 +385,42 @@ def test_start_scheduler_registers_every_job_and_catches_up(
         scheduler.shutdown(wait=True)
     # The start-up catch-up ran the missed nudge slot once and delivered it.
     assert len(fake_slack.sent_keys()) == len(set(fake_slack.sent_keys())) == len(DUE_AT_AFTERNOON)
+
+
+class EmptySource:
+    """A CRM source with nothing to sync, to see which sources the sync job runs."""
+
+    def __init__(self, name: str, calls: list[str]) -> None:
+        self.name = name
+        self.calls = calls
+
+    def objects(self) -> list[object]:
+        self.calls.append(self.name)
+        return []
+
+    def check(self) -> object:
+        raise NotImplementedError
+
+    def pages(self, obj: object, cursor: str | None, *, full: bool = False) -> Iterator[object]:
+        return iter(())
+
+
+def test_sync_job_runs_each_source_on_its_own_interval(
+    engine: Engine, database_url: str, fake_slack: FakeSlackOutbox
+) -> None:
+    calls: list[str] = []
+    clock = FakeClock(MONDAY + timedelta(hours=12, minutes=15))
+    rt = make_runtime(database_url, fake_slack.url, sync_minutes={"sandbox": 15, "hubspot": 30})
+    runner = runner_on(rt, clock)
+    runner.deps = dataclasses.replace(
+        runner.deps,
+        sources=lambda: [EmptySource("sandbox", calls), EmptySource("hubspot", calls)],
+    )
+    assert runner.jobs["sync"].schedule.describe() == "every 15 min"
+    runner.fire("sync")
+    assert calls == ["sandbox"]
+    clock.sleep(15 * 60)
+    runner.fire("sync")
+    assert calls == ["sandbox", "sandbox", "hubspot"]
+    runner.run("sync", manual=True)  # by hand: every source
+    assert calls[-2:] == ["sandbox", "hubspot"]
