@@ -41,6 +41,7 @@ from domain.diagnosis import DiagnosisRules
 from domain.goals import Goal, InvalidGoal, Scope
 from domain.kpis import KpiCatalog, KpiDefinition, UnknownKpi
 from domain.leaderboard import RankBy
+from domain.nudges import NudgeAction, PreferenceChange, preference_change
 from domain.ports import CrmSource, MetricsStore, PageStats, SourceError, SyncStore
 from domain.records import CrmObject
 from domain.scorecard import ScorecardRules, Scorecards
@@ -48,6 +49,7 @@ from domain.timeutil import Period, local_day, period_to_date, zone
 from integrations.sandbox import SandboxOrg, SandboxSource
 from integrations.slack_poster import WebClientPoster, make_client
 from jobs.content import ScorecardWriter
+from jobs.nudges import org_calendar
 from jobs.registry import build_jobs
 from jobs.runner import JobDeps, JobUnit, Runner
 from jobs.scheduler import run_worker
@@ -704,6 +706,22 @@ NEXT_STEPS = """
 
 
 # scheduled jobs ------------------------------------------------------------------------------
+
+
+def apply_nudge_action(
+    rt: Runtime, *, rep_id: int, action_id: str, nudge_date: date
+) -> PreferenceChange:
+    """Store what a nudge button does (the bot's action handler calls this after ack())."""
+    change = preference_change(
+        NudgeAction(action_id), nudge_date=nudge_date, calendar=org_calendar(rt.config)
+    )
+    with rt.job_unit() as unit:
+        unit.store.set_nudge_preferences(
+            rep_id,
+            mode=change.mode.value if change.mode else None,
+            snoozed_until=change.snoozed_until,
+        )
+    return change
 
 
 def start_scheduler(rt: Runtime) -> BackgroundScheduler:
