@@ -638,7 +638,9 @@ def run(
 
         assert rt.settings.slack_app_token is not None
         console.print("Pacesetter is connecting to Slack over Socket Mode.")
-        SocketModeHandler(app, rt.settings.slack_app_token.get_secret_value()).start()
+        SocketModeHandler(
+            app, rt.settings.slack_app_token.get_secret_value(), web_client=client
+        ).start()
         return
     server = make_http_server(app, host, port)
     console.print(f"Pacesetter is listening on http://{host}:{server.server_port}/slack/events")
