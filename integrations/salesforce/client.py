@@ -26,7 +26,7 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 
-from domain.ports import SyncAborted
+from domain.ports import SourceError, SyncAborted
 from integrations.salesforce.options import SalesforceOptions
 
 T = TypeVar("T")
@@ -41,7 +41,7 @@ class LoginMethod(StrEnum):
     JWT = "jwt"
 
 
-class SalesforceError(RuntimeError):
+class SalesforceError(SourceError):
     """A Salesforce failure with a sentence that says what to do about it."""
 
 
