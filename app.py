@@ -40,14 +40,17 @@ from config import (
     load_app_config,
     load_settings,
 )
+from domain.brief import BriefRules, coaching_brief
 from domain.calendar import WorkCalendar
-from domain.goals import Goal, Scope
+from domain.diagnosis import DiagnosisRules
+from domain.goals import Goal, InvalidGoal, Scope
 from domain.identity import MatchReport, match_reps
-from domain.kpis import KpiCatalog, KpiDefinition
+from domain.kpis import KpiCatalog, KpiDefinition, UnknownKpi
+from domain.leaderboard import RankBy
 from domain.ports import CrmSource, PageStats, SourceError, SyncStore
 from domain.records import CrmObject
 from domain.scorecard import ScorecardRules, Scorecards
-from domain.timeutil import Period, local_day, period_range, period_to_date, zone
+from domain.timeutil import Period, local_day, period_to_date, zone
 from integrations.sandbox import SandboxOrg, SandboxSource
 from integrations.slack_directory import SlackUserDirectory
 from jobs.sync import SyncSummary, run_sync
@@ -58,7 +61,7 @@ from storage.directory import SqlDirectory
 from storage.goals import SqlGoalStore
 from storage.metrics import SqlMetricsStore
 from storage.notes import notes_about
-from storage.queries import UnknownRep, active_sellers, data_as_of, kpi_totals, rep_by_email
+from storage.queries import UnknownRep, active_sellers, kpi_totals, rep_by_email
 from storage.sync_store import SqlSyncStore
 
 log = logging.getLogger("pacesetter")
@@ -87,6 +90,8 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     DatabaseUnavailable,
     UnknownRep,
     UsageProblem,
+    InvalidGoal,
+    UnknownKpi,
     SourceError,
 )
 
@@ -203,22 +208,13 @@ class Runtime:
         """Return a read-only unit of work (nothing it does is committed)."""
         return self._bot_stores(self.read_engine)
 
-    def scorecard_rules(self) -> ScorecardRules:
-        """Return pacing rules from the org calendar in the config."""
-        org = self.config.org
-        weekend = frozenset(i for i, d in enumerate(WEEKDAYS) if d not in org.working_days)
-        return ScorecardRules(
-            calendar=WorkCalendar(holidays=frozenset(org.holidays), weekend=weekend),
-            org_timezone=org.timezone,
-        )
-
     def scorecards_for(self, stores: Stores) -> Scorecards:
         """Return the scorecard service over one unit of work's stores."""
         return Scorecards(
             stores.metrics,
             stores.goals.goals(),
             KpiCatalog(self.definitions),
-            self.scorecard_rules(),
+            scorecard_rules(self.config),
         )
 
     def slack_client(self) -> WebClient:
@@ -243,6 +239,7 @@ class Runtime:
             kpi_labels={d.name: d.label for d in self.definitions},
             admins=frozenset(a.lower() for a in self.config.admins),
             org_timezone=self.config.org.timezone,
+            brief_rules=brief_rules(self.config),
         )
 
     def bolt_app(self, client: WebClient, *, socket_mode: bool) -> App:
@@ -260,25 +257,10 @@ class Runtime:
             socket_mode=socket_mode,
         )
 
-    def config_goals(self) -> list[Goal]:
-        """Return the goals of the YAML config as domain goals."""
-        return [
-            Goal(
-                kpi=g.kpi,
-                period=Period(g.period),
-                target=g.target,
-                scope=Scope.REP if g.rep else (Scope.TEAM if g.team else Scope.EVERYONE),
-                scope_value=g.rep or g.team,
-                valid_from=g.valid_from,
-                valid_to=g.valid_to,
-            )
-            for g in self.config.goals
-        ]
-
     def load_config_goals(self) -> int:
         """Mirror the YAML config's goals into the database (replacing earlier config goals)."""
         with self.bot_stores() as stores:
-            return stores.goals.replace_config_goals(self.config_goals(), now=self.now())
+            return stores.goals.replace_config_goals(config_goals(self.config), now=self.now())
 
     def match_slack_users(self, client: WebClient) -> MatchReport:
         """Link unmatched reps to Slack users by email; return what was linked and what not."""
@@ -411,7 +393,7 @@ def stats(
         person = rep_by_email(session, email=rep)
         tz = zone(person.timezone, rt.config.org.timezone)
         day = parse_day(as_of, "--as-of", local_day(rt.now(), tz))
-        report = stats_report(rt, session, person, the_period, day)
+        report = stats_report(rt, session, person, the_period, day, live=as_of is None)
     if as_json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
     else:
@@ -419,49 +401,20 @@ def stats(
 
 
 def stats_report(
-    rt: Runtime, session: Any, person: Any, period: Period, day: date
+    rt: Runtime, session: Any, person: Any, period: Period, day: date, *, live: bool = False
 ) -> dict[str, Any]:
-    """Return the DESIGN.md `stats --json` shape for one rep."""
-    window = period_to_date(period, day)
-    whole = period_range(period, day)
-    sellers = active_sellers(session)
-    totals = kpi_totals(
-        session, start=window.start, end=window.end, rep_ids=[r.id for r in sellers if r.id]
-    )
-    mine = kpi_totals(session, start=window.start, end=window.end, rep_ids=[person.id]).get(
-        person.id, {}
-    )
-    kpis: dict[str, Any] = {}
-    ranks: dict[str, Any] = {}
-    for definition in rt.definitions:
-        actual = mine.get(definition.name, 0.0)
-        kpis[definition.name] = {
-            "actual": _number(actual),
-            "goal": None,
-            "expected_to_date": None,
-            "status": "no_goal",
-        }
-        values = sorted((t.get(definition.name, 0.0) for t in totals.values()), reverse=True)
-        ranks[definition.name] = {
-            "position": 1 + sum(1 for v in values if v > actual),
-            "of": len(sellers),
-            "by": "count",
-        }
-    with session.no_autoflush:
-        as_of_time = data_as_of(session)
-    return {
-        "rep": person.email,
-        "name": person.name,
-        "period": {
-            "name": period.value,
-            "start": whole.start.isoformat(),
-            "end": whole.end.isoformat(),
-            "as_of": day.isoformat(),
-        },
-        "kpis": kpis,
-        "rank": ranks,
-        "data_as_of": as_of_time.isoformat() if as_of_time else None,
-    }
+    """Return the DESIGN.md `stats --json` shape for one rep, with goals, pace and ranks.
+
+    With ``live`` the pace counts the share of today's working hours passed in the rep's
+    zone; otherwise ``day`` counts as complete (how `--as-of` reads).
+    """
+    cards = scorecards(rt, session)
+    profile = cards.store.rep_by_email(person.email)
+    if profile is None:
+        raise UnknownRep(f"No rep with email '{person.email}'.")
+    when: datetime | date = rt.now() if live else day
+    by = RankBy(rt.config.scorecards.rank_by)
+    return cards.scorecard(profile, period, when, by=by).to_json()
 
 
 def _compact(kpi: str, value: float) -> str:
@@ -534,6 +487,162 @@ NOTE_COLUMNS = (
     "shared_with_rep",
     "scorecard",
 )
+
+
+# scorecards, goals and coaching ----------------------------------------------------------------
+
+goal_cli = typer.Typer(
+    help="KPI goals per period for a rep, a team or everyone.", no_args_is_help=True
+)
+cli.add_typer(goal_cli, name="goal")
+
+
+def scorecard_rules(config: AppConfig) -> ScorecardRules:
+    """Turn the YAML `org` and `scorecards` sections into the domain's plain values."""
+    section = config.scorecards
+    days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    calendar = WorkCalendar(
+        holidays=frozenset(config.org.holidays),
+        weekend=frozenset(n for n, d in enumerate(days) if d not in config.org.working_days),
+        day_start=section.workday_start,
+        day_end=section.workday_end,
+    )
+    return ScorecardRules(
+        calendar=calendar,
+        org_timezone=config.org.timezone,
+        band=section.band,
+        cap=section.score_cap,
+        activity_weights=section.activity_weights,
+        results_weights=section.results_weights,
+    )
+
+
+def config_goals(config: AppConfig) -> list[Goal]:
+    """Return the goals of the YAML config as domain goals."""
+    goals = []
+    for g in config.goals:
+        scope = Scope.REP if g.rep else Scope.TEAM if g.team else Scope.EVERYONE
+        goals.append(
+            Goal(
+                g.kpi, Period(g.period), g.target, scope, g.rep or g.team, g.valid_from, g.valid_to
+            )
+        )
+    return goals
+
+
+def scorecards(rt: Runtime, session: Any) -> Scorecards:
+    """Mirror the config's goals into the database and build the scorecard service."""
+    store = SqlGoalStore(session)
+    store.replace_config_goals(config_goals(rt.config), now=rt.now())
+    kpis = KpiCatalog(rt.definitions)
+    return Scorecards(SqlMetricsStore(session), store.goals(), kpis, scorecard_rules(rt.config))
+
+
+def brief_rules(config: AppConfig) -> BriefRules:
+    """Return the coaching brief's window and thresholds from the config."""
+    section = config.scorecards
+    return BriefRules(
+        window_days=section.diagnosis_days,
+        peers=section.diagnosis_peers,
+        diagnosis=DiagnosisRules(min_sample=section.min_sample, min_peers=section.min_peers),
+    )
+
+
+@goal_cli.command("set")
+def goal_set(  # noqa: PLR0917 - Typer options are parameters
+    kpi: Annotated[str, typer.Option(help="The KPI name, e.g. prospecting.")],
+    period: Annotated[str, typer.Option(help="day, week, month or quarter.")],
+    target: Annotated[float, typer.Option(help="The target for one period.")],
+    rep: Annotated[str | None, typer.Option(help="For one rep (email).")] = None,
+    team: Annotated[str | None, typer.Option(help="For one team (name).")] = None,
+    everyone: Annotated[bool, typer.Option("--everyone", help="For every rep.")] = False,
+    valid_from: Annotated[str | None, typer.Option("--from", help="YYYY-MM-DD.")] = None,
+    valid_to: Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD.")] = None,
+) -> None:
+    """Set a goal; a rep's goal beats their team's, which beats everyone's."""
+    if sum([rep is not None, team is not None, everyone]) > 1:
+        raise UsageProblem("give only one of --rep, --team or --everyone")
+    rt = runtime()
+    KpiCatalog(rt.definitions).get(kpi)
+    scope = Scope.REP if rep else Scope.TEAM if team else Scope.EVERYONE
+    start = parse_day(valid_from, "--from", date.min) if valid_from else None
+    end = parse_day(valid_to, "--to", date.max) if valid_to else None
+    goal = Goal(kpi, parse_period(period), target, scope, rep or team, start, end)
+    rt.upgrade()
+    with session_scope(rt.engine) as session:
+        if rep:
+            rep_by_email(session, email=rep)
+        saved = SqlGoalStore(session).add_goal(goal, origin="cli", created_by=None, now=rt.now())
+    console.print(f"Goal #{saved.id}: {_describe_goal(saved)}", highlight=False)
+
+
+def _describe_goal(goal: Goal) -> str:
+    who = "everyone" if goal.scope is Scope.EVERYONE else f"{goal.scope} {goal.scope_value}"
+    span = f" from {goal.valid_from or 'always'} to {goal.valid_to or 'open'}"
+    return f"{goal.kpi} {_number(goal.target)} per {goal.period} for {who}{span}"
+
+
+@goal_cli.command("list")
+def goal_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the goals in force: the YAML config's and those set from the CLI or Slack."""
+    rt = runtime()
+    with session_scope(rt.engine) as session:
+        goals = scorecards(rt, session).resolver_goals()
+    rows = [
+        {
+            "id": g.id,
+            "kpi": g.kpi,
+            "period": g.period.value,
+            "target": _number(g.target),
+            "scope": g.scope.value,
+            "for": g.scope_value,
+            "from": g.valid_from.isoformat() if g.valid_from else None,
+            "to": g.valid_to.isoformat() if g.valid_to else None,
+        }
+        for g in goals
+    ]
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    table = Table(title="Goals", title_justify="left")
+    for column in ("id", "kpi", "period", "target", "scope", "for", "from", "to"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("—" if v is None else str(v) for v in row.values()))
+    console.print(table)
+
+
+@cli.command()
+def coach(
+    rep: Annotated[str, typer.Option(help="The rep's email address.")],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="YYYY-MM-DD (default today).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (the /coach brief).")] = False,
+) -> None:
+    """Print the coaching brief: the funnel step holding the rep back, and whom to shadow."""
+    rt = runtime()
+    with session_scope(rt.engine) as session:
+        person = rep_by_email(session, email=rep)
+        tz = zone(person.timezone, rt.config.org.timezone)
+        day = parse_day(as_of, "--as-of", local_day(rt.now(), tz))
+        cards = scorecards(rt, session)
+        profile = cards.store.rep_by_email(person.email)
+        assert profile is not None
+        brief = coaching_brief(cards, profile, day, brief_rules(rt.config))
+    if as_json:
+        sys.stdout.write(json.dumps(brief, indent=2, default=str) + "\n")
+        return
+    console.print(f"[bold]{brief['name']}[/bold] — {brief['message']}", highlight=False)
+    for step in brief["steps"]:
+        mine, mid = step["rep_value"], step["team_median"]
+        console.print(
+            f"  {step['kpi']:<26} rep {'—' if mine is None else f'{mine:.3g}':>8}"
+            f"  team median {'—' if mid is None else f'{mid:.3g}':>8}",
+            highlight=False,
+        )
 
 
 @cli.command()
@@ -618,7 +727,6 @@ NEXT_STEPS = """
 
 # the Slack bot -------------------------------------------------------------------------------
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MANIFEST_PATH = Path(__file__).resolve().parent / "manifest.yml"
 
 

@@ -15,9 +15,9 @@ from slack_sdk.models.blocks import (
 
 from bot.blocks.common import Message, clip, day_range, number
 from bot.ids import ActionId, BlockId
-from domain.brief import CoachBrief
 from domain.coaching import NoteView
 from domain.diagnosis import DEFAULT_STEPS
+from domain.questions import CoachBrief
 
 SINGULAR = {
     "prospecting": "prospecting touch",

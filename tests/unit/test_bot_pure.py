@@ -11,11 +11,11 @@ from bot.blocks.common import number, pace_bar
 from bot.blocks.leaderboard import window
 from bot.charts import TrendSeries, cumulative, render_trend
 from bot.parsing import parse_board, parse_email, parse_mention, parse_period, parse_target
-from domain.brief import questions_for
 from domain.errors import BadInput, NotAllowed
 from domain.identity import coachable_rep, match_reps
 from domain.leaderboard import Ranked, Standing
 from domain.ports import LinkChange, RepProfile, SlackMember
+from domain.questions import questions_for
 from domain.timeutil import Period
 
 METRICS = ["activity_score", "prospecting", "meaningful_conversations", "won_amount", "wins"]
