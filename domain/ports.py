@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
+from domain.coaching import NoteView, Viewer
 from domain.funnel import OpportunityPath, StageInfo
 from domain.goals import Goal
 from domain.kpis import KpiDefinition
@@ -410,4 +411,102 @@ class SlackPoster(Protocol):
 
     def find(self, channel: str, *, key: str, since: datetime) -> Posted | None:
         """Return the message carrying ``key`` posted to ``channel`` since ``since``, if any."""
+        ...
+
+
+# --- The Slack surface: who is who, and coaching notes (storage/directory.py, coaching.py). ---
+
+
+@dataclass(frozen=True, slots=True)
+class SlackMember:
+    """A Slack workspace member as the directory lookups return them."""
+
+    user_id: str
+    email: str | None
+    name: str
+    timezone: str | None = None
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LinkChange:
+    """What linking a rep to a Slack user changed."""
+
+    rep_id: int
+    slack_user_id: str
+    timezone_changed: bool
+    days_marked: int = 0
+
+
+class SlackDirectory(Protocol):
+    """Slack's user directory (users.lookupByEmail, users.info)."""
+
+    def lookup_by_email(self, email: str) -> SlackMember | None:
+        """Return the member with ``email``, or None when Slack has no such active member."""
+        ...
+
+    def info(self, user_id: str) -> SlackMember | None:
+        """Return the member with ``user_id`` (its email and time zone), or None."""
+        ...
+
+
+class Directory(Protocol):
+    """Reps as the bot sees them: lookup by Slack id or email, linking, and the hierarchy."""
+
+    def by_slack_id(self, slack_user_id: str) -> RepProfile | None:
+        """Return the rep linked to ``slack_user_id``."""
+        ...
+
+    def by_email(self, email: str) -> RepProfile | None:
+        """Return the rep with ``email`` (case-insensitive)."""
+        ...
+
+    def by_id(self, rep_id: int) -> RepProfile | None:
+        """Return the rep with id ``rep_id``."""
+        ...
+
+    def slack_ids(self, rep_ids: Sequence[int]) -> dict[int, str]:
+        """Return the Slack user id of each of ``rep_ids`` that is linked."""
+        ...
+
+    def link(self, rep_id: int, slack_user_id: str, timezone: str | None) -> LinkChange:
+        """Link a rep to a Slack user and take their zone; a zone change re-dates their days."""
+        ...
+
+    def unmatched(self) -> list[RepProfile]:
+        """Return active reps with no Slack user linked."""
+        ...
+
+    def managers_of(self, rep_id: int) -> list[int]:
+        """Return the ids of the rep's managers, nearest first, up the hierarchy."""
+        ...
+
+    def reports_of(self, manager_id: int) -> list[RepProfile]:
+        """Return the active reps under ``manager_id``, directly or further down."""
+        ...
+
+    def set_public_opt_out(self, rep_id: int, opt_out: bool) -> None:
+        """Hide (or show again) the rep on public leaderboards."""
+        ...
+
+
+class CoachingStore(Protocol):
+    """Coaching notes with the scorecard frozen at the time they were written."""
+
+    def add_note(
+        self,
+        *,
+        manager_id: int,
+        rep_id: int,
+        template: str,
+        text: str,
+        scorecard: dict[str, object] | None,
+        follow_up_on: date | None,
+        now: datetime,
+    ) -> int:
+        """Store a note and return its id."""
+        ...
+
+    def notes_about(self, rep_id: int, viewer: Viewer, limit: int | None = None) -> list[NoteView]:
+        """Return the notes about ``rep_id`` that ``viewer`` may read, newest first."""
         ...
