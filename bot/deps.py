@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from domain.brief import BriefRules
 from domain.calendar import WorkCalendar
 from domain.ports import (
     CoachingStore,
@@ -55,3 +56,5 @@ class BotDeps:
     org_timezone: str = "UTC"
     charts: bool = True
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
+
+    brief_rules: BriefRules = field(default_factory=BriefRules)

@@ -523,3 +523,31 @@ def test_recognition_best_week_and_streak_once_each(
         m.text for m in slack.messages if m.key and "streak" in m.key and m.channel == "#wins"
     )
     assert streak == "🔥 <@UANA> hit a *5-day streak* of 3+ prospecting!"
+
+
+def test_jobs_run_contests_from_the_command_line_posts_once(
+    cli_env: Path,
+    database_url: str,
+    slack: FakeSlackOutbox,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    world = make_world(database_url, slack)
+    code, _, err = cli([*CREATE, "--rule", "first-to", "--target", "4"], capsys)
+    assert code == 0, err
+    world.crm.emails("cy", MON, 4)
+    world.at(ny(MON, 11))
+    world.sync()
+    monkeypatch.setenv("PACESETTER_NOW", ny(MON, 11, 30).isoformat())
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.setenv("SLACK_API_URL", slack.url)
+    for won in ("won 1", "won 0"):
+        code, out, err = cli(["jobs", "run", "contests"], capsys)
+        assert code == 0, err
+        assert won in out
+    assert [m.key for m in slack.messages] == [
+        "contest:1:launched",
+        "contest:1:won",
+        f"contest:1:won:dm:{_rep_id(world, 'cy')}",
+    ]
+    assert "<@UCY> with 4 (reached on Nov 16)" in slack.messages[1].text
