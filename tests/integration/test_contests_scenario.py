@@ -317,7 +317,9 @@ def test_most_by_end_standings_lead_change_restart_late_edit_and_correction(
     assert "1st: <@UBO> with 9 wins $500" in fix
     assert len(world.posted(f"{p}:won")) == 1  # never a second winner announcement
     assert len(world.posted(f"{p}:correction:1:dm:{_rep_id(world, 'bo')}")) == 1
-    assert sorted(world.slack.keys()) == sorted(world.outbox_keys())  # every row sent exactly once
+    assert sorted(m.key or "" for m in world.slack.messages) == sorted(
+        world.outbox_keys()
+    )  # every row sent exactly once
 
     code, out, err = cli(["contest", "show", str(contest_id), "--json"], capsys)
     assert code == 0, err
