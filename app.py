@@ -6,6 +6,7 @@ module receives what it needs from here.
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import sys
@@ -40,6 +41,7 @@ from integrations.sandbox import SandboxOrg, SandboxSource
 from jobs.sync import SyncSummary, run_sync
 from storage import migrate
 from storage.db import DatabaseUnavailable, check_database, make_engine, session_scope
+from storage.notes import notes_about
 from storage.queries import UnknownRep, active_sellers, data_as_of, kpi_totals, rep_by_email
 from storage.sync_store import SqlSyncStore
 
@@ -56,6 +58,8 @@ cli = typer.Typer(
 )
 db_cli = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
+notes_cli = typer.Typer(help="Coaching notes.", no_args_is_help=True)
+cli.add_typer(notes_cli, name="notes")
 
 
 class UsageProblem(ValueError):
@@ -355,6 +359,44 @@ def print_stats(report: dict[str, Any]) -> None:
         )
     console.print(table)
     console.print(f"Data as of {report['data_as_of'] or 'never synced'}.", style="dim")
+
+
+@notes_cli.command("export")
+def notes_export(
+    rep: Annotated[str, typer.Option(help="The rep's email address.")],
+    fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+) -> None:
+    """Export every coaching note about a rep, with its frozen scorecard, for reviews."""
+    if fmt not in ("csv", "json"):
+        raise UsageProblem(f"--format '{fmt}' is not one of: csv, json")
+    rt = runtime()
+    with session_scope(rt.engine) as session:
+        person = rep_by_email(session, email=rep)
+        notes = notes_about(session, rep_id=person.id or 0, viewer=None)
+    rows = [note.export_row() for note in notes]
+    if fmt == "json":
+        for row, note in zip(rows, notes, strict=True):
+            row["scorecard"] = note.scorecard
+        sys.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+        return
+    writer = csv.DictWriter(sys.stdout, fieldnames=list(NOTE_COLUMNS), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+
+
+NOTE_COLUMNS = (
+    "id",
+    "created_at",
+    "manager",
+    "rep",
+    "template",
+    "text",
+    "actions",
+    "follow_up_on",
+    "done",
+    "shared_with_rep",
+    "scorecard",
+)
 
 
 @cli.command()

@@ -345,16 +345,17 @@ class SqlSyncStore:
         table = _table(model)
         # Last write wins within a page too: one row per key, or the upsert would conflict twice.
         unique = list({tuple(r[k] for k in keys): r for r in rows}.values())
+        stmt = self._insert(table)
+        columns = [c for c in unique[0] if c not in keys]
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(keys), set_={c: stmt.excluded[c] for c in columns}
+        )
+        # One statement executed with many parameter sets: compiled once, cached, batched.
+        self.session.execute(stmt, unique)
+
+    def _insert(self, table: Table) -> Any:
         dialect = self.session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        for chunk in _chunks(unique, CHUNK):
-            stmt = insert(table).values(chunk)
-            columns = [c for c in chunk[0] if c not in keys]
-            stmt = stmt.on_conflict_do_update(
-                index_elements=list(keys),
-                set_={c: stmt.excluded[c] for c in columns},
-            )
-            self.session.execute(stmt)
+        return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
     def _existing(
         self, model: Any, source: str, crm_ids: Sequence[str], columns: Sequence[str]
@@ -418,11 +419,7 @@ class SqlSyncStore:
         if not pairs:
             return
         rows = [{"rep_id": r, "day": d} for r, d in sorted(pairs)]
-        table = _table(DirtyDay)
-        dialect = self.session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        for chunk in _chunks(rows, CHUNK):
-            self.session.execute(insert(table).values(chunk).on_conflict_do_nothing())
+        self.session.execute(self._insert(_table(DirtyDay)).on_conflict_do_nothing(), rows)
 
     # roll-ups ------------------------------------------------------------------------------
 
@@ -470,8 +467,8 @@ class SqlSyncStore:
             }
             for (rep_id, day, kpi), value in sorted(values.items())
         ]
-        for chunk in _chunks(rows, CHUNK):
-            self.session.execute(snap.insert().values(chunk))
+        if rows:
+            self.session.execute(snap.insert(), rows)
         for chunk in _chunks(pairs, CHUNK):
             self.session.execute(delete(dd).where(tuple_(dd.c.rep_id, dd.c.day).in_(chunk)))
         return len(pairs)
@@ -607,8 +604,8 @@ class SqlSyncStore:
                 )
             )
         ]
-        for chunk in _chunks(rows, CHUNK):
-            self.session.execute(snap.insert().values(chunk))
+        if rows:
+            self.session.execute(snap.insert(), rows)
         return len(rows)
 
 
