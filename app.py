@@ -11,10 +11,11 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cached_property
+from pathlib import Path
 from typing import Annotated, Any
 
 import click
@@ -22,8 +23,14 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
 
+from bot.app_factory import create_app
+from bot.deps import BotDeps, Stores
+from bot.server import make_http_server
 from config import (
     DEMO_DATABASE_URL,
     AppConfig,
@@ -33,14 +40,23 @@ from config import (
     load_app_config,
     load_settings,
 )
-from domain.kpis import KpiDefinition
+from domain.calendar import WorkCalendar
+from domain.goals import Goal, Scope
+from domain.identity import MatchReport, match_reps
+from domain.kpis import KpiCatalog, KpiDefinition
 from domain.ports import CrmSource, PageStats, SyncStore
 from domain.records import CrmObject
+from domain.scorecard import ScorecardRules, Scorecards
 from domain.timeutil import Period, local_day, period_range, period_to_date, zone
 from integrations.sandbox import SandboxOrg, SandboxSource
+from integrations.slack_directory import SlackUserDirectory
 from jobs.sync import SyncSummary, run_sync
 from storage import migrate
+from storage.coaching import SqlCoachingStore
 from storage.db import DatabaseUnavailable, check_database, make_engine, session_scope
+from storage.directory import SqlDirectory
+from storage.goals import SqlGoalStore
+from storage.metrics import SqlMetricsStore
 from storage.notes import notes_about
 from storage.queries import UnknownRep, active_sellers, data_as_of, kpi_totals, rep_by_email
 from storage.sync_store import SqlSyncStore
@@ -147,6 +163,116 @@ class Runtime:
             timezone=self.config.org.timezone,
         )
         return SandboxSource(org, now=self.now)
+
+    # the Slack bot ---------------------------------------------------------------------------
+
+    @cached_property
+    def read_engine(self) -> Engine:
+        """Return an engine whose reads never queue behind a writer (the bot's ack path)."""
+        return make_engine(self.settings.database_url, read_only=True)
+
+    def _bot_stores(self, engine: Engine) -> AbstractContextManager[Stores]:
+        @contextmanager
+        def scope() -> Iterator[Stores]:
+            with session_scope(engine) as session:
+                yield Stores(
+                    directory=SqlDirectory(session, org_timezone=self.config.org.timezone),
+                    metrics=SqlMetricsStore(session),
+                    goals=SqlGoalStore(session),
+                    coaching=SqlCoachingStore(session),
+                )
+
+        return scope()
+
+    def bot_stores(self) -> AbstractContextManager[Stores]:
+        """Return a unit of work over the bot's ports that commits on exit."""
+        return self._bot_stores(self.engine)
+
+    def bot_read_stores(self) -> AbstractContextManager[Stores]:
+        """Return a read-only unit of work (nothing it does is committed)."""
+        return self._bot_stores(self.read_engine)
+
+    def scorecard_rules(self) -> ScorecardRules:
+        """Return pacing rules from the org calendar in the config."""
+        org = self.config.org
+        weekend = frozenset(i for i, d in enumerate(WEEKDAYS) if d not in org.working_days)
+        return ScorecardRules(
+            calendar=WorkCalendar(holidays=frozenset(org.holidays), weekend=weekend),
+            org_timezone=org.timezone,
+        )
+
+    def scorecards_for(self, stores: Stores) -> Scorecards:
+        """Return the scorecard service over one unit of work's stores."""
+        return Scorecards(
+            stores.metrics,
+            stores.goals.goals(),
+            KpiCatalog(self.definitions),
+            self.scorecard_rules(),
+        )
+
+    def slack_client(self) -> WebClient:
+        """Return the Web API client for SLACK_BOT_TOKEN at SLACK_API_URL."""
+        token = self.settings.slack_bot_token
+        if token is None:
+            raise ConfigError(
+                "SLACK_BOT_TOKEN is not set; install the Slack app (docs/slack-install.md) "
+                "and export its Bot User OAuth Token"
+            )
+        return WebClient(token=token.get_secret_value(), base_url=self.settings.slack_api_url)
+
+    def bot_deps(self, client: WebClient) -> BotDeps:
+        """Return what the bot's listeners need."""
+        return BotDeps(
+            uow=self.bot_stores,
+            read_uow=self.bot_read_stores,
+            slack_directory=SlackUserDirectory(client),
+            scorecards=self.scorecards_for,
+            now=self.now,
+            kpi_names=tuple(d.name for d in self.definitions),
+            kpi_labels={d.name: d.label for d in self.definitions},
+            admins=frozenset(a.lower() for a in self.config.admins),
+            org_timezone=self.config.org.timezone,
+        )
+
+    def bolt_app(self, client: WebClient, *, socket_mode: bool) -> App:
+        """Return the Bolt app (the only place it is built)."""
+        secret = self.settings.slack_signing_secret
+        if secret is None and not socket_mode:
+            raise ConfigError(
+                "SLACK_SIGNING_SECRET is not set; copy it from your Slack app's Basic "
+                "Information page (or set SLACK_APP_TOKEN to use Socket Mode)"
+            )
+        return create_app(
+            client,
+            self.bot_deps(client),
+            signing_secret=secret.get_secret_value() if secret else None,
+            socket_mode=socket_mode,
+        )
+
+    def config_goals(self) -> list[Goal]:
+        """Return the goals of the YAML config as domain goals."""
+        return [
+            Goal(
+                kpi=g.kpi,
+                period=Period(g.period),
+                target=g.target,
+                scope=Scope.REP if g.rep else (Scope.TEAM if g.team else Scope.EVERYONE),
+                scope_value=g.rep or g.team,
+                valid_from=g.valid_from,
+                valid_to=g.valid_to,
+            )
+            for g in self.config.goals
+        ]
+
+    def load_config_goals(self) -> int:
+        """Mirror the YAML config's goals into the database (replacing earlier config goals)."""
+        with self.bot_stores() as stores:
+            return stores.goals.replace_config_goals(self.config_goals(), now=self.now())
+
+    def match_slack_users(self, client: WebClient) -> MatchReport:
+        """Link unmatched reps to Slack users by email; return what was linked and what not."""
+        with self.bot_stores() as stores:
+            return match_reps(stores.directory, SlackUserDirectory(client))
 
 
 def runtime(*, demo: bool = False) -> Runtime:
@@ -477,6 +603,123 @@ NEXT_STEPS = """
     HUBSPOT_ACCESS_TOKEN, then `pacesetter sync` (see README, "Connect your CRM").
   • Tune KPIs, goals and schedules in a YAML file named by PACESETTER_CONFIG.
 """
+
+
+# the Slack bot -------------------------------------------------------------------------------
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MANIFEST_PATH = Path(__file__).resolve().parent / "manifest.yml"
+
+
+@cli.command()
+def manifest() -> None:
+    """Print the Slack app manifest to paste into "Create New App" -> "From an app manifest"."""
+    sys.stdout.write(MANIFEST_PATH.read_text(encoding="utf-8"))
+
+
+@cli.command()
+def run(
+    http: Annotated[
+        bool, typer.Option("--http", help="Serve HTTP even when SLACK_APP_TOKEN is set.")
+    ] = False,
+    port: Annotated[int, typer.Option(help="HTTP port for /slack/events.")] = 3000,
+    host: Annotated[str, typer.Option(help="HTTP interface to listen on.")] = "0.0.0.0",  # noqa: S104
+) -> None:
+    """Run the Slack bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP at /slack/events."""
+    rt = runtime()
+    rt.upgrade()
+    client = rt.slack_client()
+    socket_mode = rt.settings.slack_app_token is not None and not http
+    rt.load_config_goals()
+    app = rt.bolt_app(client, socket_mode=socket_mode)
+    _match_in_background(rt, client)
+    if socket_mode:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        assert rt.settings.slack_app_token is not None
+        console.print("Pacesetter is connecting to Slack over Socket Mode.")
+        SocketModeHandler(app, rt.settings.slack_app_token.get_secret_value()).start()
+        return
+    server = make_http_server(app, host, port)
+    console.print(f"Pacesetter is listening on http://{host}:{server.server_port}/slack/events")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def _match_in_background(rt: Runtime, client: WebClient) -> None:
+    """Match reps to Slack users without delaying start-up (Slack lookups are rate limited)."""
+    import threading
+
+    def work() -> None:
+        try:
+            report = rt.match_slack_users(client)
+            log.warning(
+                "Slack matching: %d linked, %d reps without a Slack user (see `pacesetter doctor`)",
+                len(report.linked),
+                len(report.unmatched),
+            )
+        except (SlackApiError, OSError):
+            log.exception("matching reps to Slack users failed; `pacesetter doctor` says more")
+
+    threading.Thread(target=work, name="slack-match", daemon=True).start()
+
+
+@cli.command()
+def doctor() -> None:
+    """Check the database, Slack and each CRM source; list reps not matched to Slack."""
+    rt = runtime()
+    problems = 0
+    try:
+        check_database(rt.engine)
+        rt.upgrade()
+        console.print(f"[green]ok[/green]  database {migrate.current_revision(rt.engine)}")
+    except DatabaseUnavailable as exc:
+        console.print(f"[red]fail[/red] database: {exc}", highlight=False)
+        raise SystemExit(1) from None
+    problems += _doctor_slack(rt)
+    for source in rt.sources():
+        check = source.check()
+        mark = "[green]ok[/green]  " if check.ok else "[red]fail[/red]"
+        problems += 0 if check.ok else 1
+        console.print(f"{mark} {check.source}: {check.detail}", highlight=False)
+    with rt.bot_stores() as stores:
+        unmatched = stores.directory.unmatched()
+    if unmatched:
+        console.print(f"[yellow]warn[/yellow] {len(unmatched)} reps have no Slack user:")
+        for rep in unmatched:
+            console.print(f"       {rep.name} <{rep.email}>", highlight=False)
+        console.print("       Fix with `/pacesetter link @user email` in Slack.")
+    else:
+        console.print("[green]ok[/green]   every active rep is matched to a Slack user")
+    if problems:
+        raise SystemExit(1)
+
+
+def _doctor_slack(rt: Runtime) -> int:
+    if rt.settings.slack_bot_token is None:
+        console.print("[yellow]skip[/yellow] Slack: SLACK_BOT_TOKEN is not set")
+        return 0
+    client = rt.slack_client()
+    try:
+        auth = client.auth_test()
+    except (SlackApiError, OSError) as exc:
+        console.print(f"[red]fail[/red] Slack auth.test: {exc}", highlight=False)
+        return 1
+    console.print(
+        f"[green]ok[/green]   Slack: {auth.get('team')} as {auth.get('user')}", highlight=False
+    )
+    try:
+        report = rt.match_slack_users(client)
+    except (SlackApiError, OSError) as exc:
+        console.print(f"[red]fail[/red] Slack user lookup: {exc}", highlight=False)
+        return 1
+    if report.linked:
+        console.print(f"[green]ok[/green]   linked {len(report.linked)} reps to Slack by email")
+    return 0
 
 
 # entry point ---------------------------------------------------------------------------------

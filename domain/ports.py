@@ -7,8 +7,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
 
+from domain.coaching import NoteView, Viewer
+from domain.funnel import OpportunityPath, StageInfo
+from domain.goals import Goal
 from domain.kpis import KpiDefinition
 from domain.records import CrmObject, CrmRecord
+from domain.timeutil import DateRange
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,4 +106,177 @@ class SyncStore(Protocol):
 
     def snapshot_pipeline(self, day: date) -> int:
         """Record every open opportunity's stage and amount for ``day``."""
+        ...
+
+
+# --- Scorecards: what goals, pacing, funnel and leaderboards read (storage/metrics.py). ---
+
+
+@dataclass(frozen=True, slots=True)
+class RepProfile:
+    """A rep as scorecards see them: identity, team, manager, zone and visibility."""
+
+    id: int
+    email: str
+    name: str
+    team: str | None = None
+    manager_id: int | None = None
+    timezone: str | None = None
+    start_date: date | None = None
+    public_opt_out: bool = False
+    role: str = "rep"
+    active: bool = True
+
+
+class MetricsStore(Protocol):
+    """Aggregated reads over daily snapshots and pipeline history, summed in SQL."""
+
+    def reps(self, *, active_only: bool = True) -> list[RepProfile]:
+        """Return the reps, active ones only by default."""
+        ...
+
+    def rep_by_email(self, email: str) -> RepProfile | None:
+        """Return the rep with ``email`` (case-insensitive)."""
+        ...
+
+    def totals(
+        self,
+        rng: DateRange,
+        *,
+        kpis: Sequence[str] | None = None,
+        rep_ids: Sequence[int] | None = None,
+    ) -> dict[int, dict[str, float]]:
+        """Return rep -> kpi -> sum of daily values over ``rng``."""
+        ...
+
+    def daily(
+        self, rep_ids: Sequence[int], rng: DateRange, *, kpis: Sequence[str] | None = None
+    ) -> dict[int, dict[str, dict[date, float]]]:
+        """Return rep -> kpi -> day -> value over ``rng`` (days without activity absent)."""
+        ...
+
+    def stages(self) -> list[StageInfo]:
+        """Return every pipeline stage with its order."""
+        ...
+
+    def opportunity_paths(self) -> list[OpportunityPath]:
+        """Return each live opportunity's furthest open stage, current stage and outcome."""
+        ...
+
+    def data_as_of(self) -> datetime | None:
+        """Return when the last successful sync finished."""
+        ...
+
+
+class GoalStore(Protocol):
+    """Goals as stored: the CLI and Slack add them, the YAML config replaces its own."""
+
+    def goals(self, *, kpi: str | None = None) -> list[Goal]:
+        """Return the stored goals, optionally of one KPI."""
+        ...
+
+    def add_goal(self, goal: Goal, *, origin: str, created_by: str | None, now: datetime) -> Goal:
+        """Store ``goal`` and return it with its id."""
+        ...
+
+    def replace_config_goals(self, goals: Sequence[Goal], *, now: datetime) -> int:
+        """Replace the goals that came from the YAML config with ``goals``."""
+        ...
+
+
+# --- The Slack surface: who is who, and coaching notes (storage/directory.py, coaching.py). ---
+
+
+@dataclass(frozen=True, slots=True)
+class SlackMember:
+    """A Slack workspace member as the directory lookups return them."""
+
+    user_id: str
+    email: str | None
+    name: str
+    timezone: str | None = None
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LinkChange:
+    """What linking a rep to a Slack user changed."""
+
+    rep_id: int
+    slack_user_id: str
+    timezone_changed: bool
+    days_marked: int = 0
+
+
+class SlackDirectory(Protocol):
+    """Slack's user directory (users.lookupByEmail, users.info)."""
+
+    def lookup_by_email(self, email: str) -> SlackMember | None:
+        """Return the member with ``email``, or None when Slack has no such active member."""
+        ...
+
+    def info(self, user_id: str) -> SlackMember | None:
+        """Return the member with ``user_id`` (its email and time zone), or None."""
+        ...
+
+
+class Directory(Protocol):
+    """Reps as the bot sees them: lookup by Slack id or email, linking, and the hierarchy."""
+
+    def by_slack_id(self, slack_user_id: str) -> RepProfile | None:
+        """Return the rep linked to ``slack_user_id``."""
+        ...
+
+    def by_email(self, email: str) -> RepProfile | None:
+        """Return the rep with ``email`` (case-insensitive)."""
+        ...
+
+    def by_id(self, rep_id: int) -> RepProfile | None:
+        """Return the rep with id ``rep_id``."""
+        ...
+
+    def slack_ids(self, rep_ids: Sequence[int]) -> dict[int, str]:
+        """Return the Slack user id of each of ``rep_ids`` that is linked."""
+        ...
+
+    def link(self, rep_id: int, slack_user_id: str, timezone: str | None) -> LinkChange:
+        """Link a rep to a Slack user and take their zone; a zone change re-dates their days."""
+        ...
+
+    def unmatched(self) -> list[RepProfile]:
+        """Return active reps with no Slack user linked."""
+        ...
+
+    def managers_of(self, rep_id: int) -> list[int]:
+        """Return the ids of the rep's managers, nearest first, up the hierarchy."""
+        ...
+
+    def reports_of(self, manager_id: int) -> list[RepProfile]:
+        """Return the active reps under ``manager_id``, directly or further down."""
+        ...
+
+    def set_public_opt_out(self, rep_id: int, opt_out: bool) -> None:
+        """Hide (or show again) the rep on public leaderboards."""
+        ...
+
+
+class CoachingStore(Protocol):
+    """Coaching notes with the scorecard frozen at the time they were written."""
+
+    def add_note(
+        self,
+        *,
+        manager_id: int,
+        rep_id: int,
+        template: str,
+        text: str,
+        scorecard: dict[str, object] | None,
+        follow_up_on: date | None,
+        now: datetime,
+    ) -> int:
+        """Store a note and return its id."""
+        ...
+
+    def notes_about(self, rep_id: int, viewer: Viewer, limit: int | None = None) -> list[NoteView]:
+        """Return the notes about ``rep_id`` that ``viewer`` may read, newest first."""
         ...

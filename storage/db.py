@@ -20,8 +20,13 @@ class DatabaseUnavailable(RuntimeError):
     """The database URL is malformed or the server cannot be reached."""
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """Build an engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys."""
+def make_engine(url: str, *, echo: bool = False, read_only: bool = False) -> Engine:
+    """Build an engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys.
+
+    ``read_only`` SQLite engines open deferred transactions: in WAL mode a reader then sees a
+    consistent snapshot without queueing behind a writer (the bot's acknowledgement path reads
+    while a sync writes). Writing through such an engine is a mistake the caller must avoid.
+    """
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -47,7 +52,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     engine = create_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        event.listen(
+            engine, "begin", _sqlite_begin_deferred if read_only else _sqlite_begin_immediate
+        )
     return engine
 
 
@@ -65,6 +72,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_begin_immediate(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _sqlite_begin_deferred(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN")
 
 
 def check_database(engine: Engine) -> None:

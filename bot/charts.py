@@ -1,0 +1,79 @@
+"""Trend chart images for /mystats: cumulative actual against the goal's pace line.
+
+Rendered with matplotlib's Agg backend into PNG bytes; imported lazily so the bot starts fast.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+
+@dataclass(frozen=True, slots=True)
+class TrendSeries:
+    """One KPI over a period: the value of each day and the goal's expected share per day."""
+
+    label: str
+    days: Sequence[date]
+    values: Mapping[date, float]
+    goal_shares: Mapping[date, float] | None = None
+
+
+def cumulative(days: Sequence[date], values: Mapping[date, float]) -> list[float]:
+    """Return the running total of ``values`` over ``days``."""
+    total = 0.0
+    out = []
+    for day in days:
+        total += values.get(day, 0.0)
+        out.append(total)
+    return out
+
+
+def render_trend(title: str, series: Sequence[TrendSeries], as_of: date) -> bytes:
+    """Draw one small panel per KPI (cumulative actual solid, goal pace dashed) as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+    from matplotlib.figure import Figure
+
+    panels = max(1, len(series))
+    cols = 2 if panels > 1 else 1
+    rows = (panels + cols - 1) // cols
+    fig: Figure = plt.figure(figsize=(4.2 * cols, 2.4 * rows + 0.6), dpi=100)
+    try:
+        fig.suptitle(title, fontsize=12, fontweight="bold")
+        for index, item in enumerate(series, start=1):
+            ax = fig.add_subplot(rows, cols, index)
+            shown = [d for d in item.days if d <= as_of]
+            xs = [d.day for d in item.days]
+            ax.plot(
+                [d.day for d in shown],
+                cumulative(shown, item.values),
+                color="#1f77b4",
+                linewidth=2,
+                label="actual",
+            )
+            if item.goal_shares:
+                ax.plot(
+                    xs,
+                    cumulative(item.days, item.goal_shares),
+                    color="#888888",
+                    linestyle="--",
+                    linewidth=1.2,
+                    label="goal pace",
+                )
+            ax.set_title(item.label, fontsize=10)
+            ax.tick_params(labelsize=8)
+            ax.set_ylim(bottom=0)
+            ax.grid(alpha=0.3)
+        if series:
+            fig.axes[0].legend(fontsize=8, loc="upper left")
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png")
+        return buffer.getvalue()
+    finally:
+        plt.close(fig)

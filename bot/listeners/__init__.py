@@ -1,0 +1,1 @@
+"""Listener modules; each exposes ``register(app, deps)`` and handles one command or surface."""

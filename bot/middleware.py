@@ -1,0 +1,64 @@
+"""Bolt middleware: put the current rep (or None) in the context of every request.
+
+The lookup reads the database without waiting on writers, so a sync in progress never holds
+up an acknowledgement. A Slack user not linked yet is matched once by the email Slack has
+for them; that costs one users.info call, after which the link is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import App, BoltContext, BoltResponse
+
+from bot.deps import BotDeps
+from domain.errors import NotLinked
+from domain.ports import RepProfile
+
+log = logging.getLogger(__name__)
+REP_KEY = "rep"
+
+
+def current_rep(context: BoltContext) -> RepProfile:
+    """Return the rep making the request, or raise NotLinked."""
+    rep = context.get(REP_KEY)
+    if rep is None:
+        raise NotLinked()
+    assert isinstance(rep, RepProfile)
+    return rep
+
+
+def optional_rep(context: BoltContext) -> RepProfile | None:
+    """Return the rep making the request, or None when they are not linked."""
+    rep = context.get(REP_KEY)
+    return rep if isinstance(rep, RepProfile) else None
+
+
+def resolve_rep(deps: BotDeps, user_id: str) -> RepProfile | None:
+    """Return the rep linked to ``user_id``, linking them by their Slack email the first time."""
+    with deps.read_uow() as stores:
+        rep = stores.directory.by_slack_id(user_id)
+    if rep is not None:
+        return rep
+    member = deps.slack_directory.info(user_id)
+    if member is None or not member.email:
+        return None
+    with deps.uow() as stores:
+        rep = stores.directory.by_email(member.email)
+        if rep is None:
+            return None
+        stores.directory.link(rep.id, user_id, member.timezone)
+        log.info("linked rep %s to Slack user %s by email", rep.id, user_id)
+        return stores.directory.by_id(rep.id)
+
+
+def register(app: App, deps: BotDeps) -> None:
+    """Install the current-rep middleware."""
+
+    @app.middleware
+    def inject_rep(context: BoltContext, next: Callable[[], BoltResponse]) -> Any:
+        user_id = context.user_id
+        context[REP_KEY] = resolve_rep(deps, user_id) if user_id else None
+        return next()

@@ -1,0 +1,363 @@
+"""The scorecard: per KPI actual, goal, expected-to-date, status, need per day, rank, streak
+and trend for one rep and period, with the activity and results scores; and leaderboards.
+
+This is the application service over the ``MetricsStore`` port: storage sums the snapshots
+in SQL, and everything here is arithmetic on those sums. Time comes in as an argument: an
+instant (live, paced by the share of today's working hours passed in the rep's zone) or a
+date (``--as-of``: that day counts as complete).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from domain.calendar import Elapsed, Progress, WorkCalendar, elapsed
+from domain.consistency import streak
+from domain.goals import Goal, GoalSubject, TargetResolver
+from domain.kpis import KpiCatalog, KpiKind
+from domain.leaderboard import RankBy, Ranked, Standing, rank, rank_of
+from domain.pacing import DEFAULT_BAND, Pace, pace
+from domain.ports import MetricsStore, RepProfile
+from domain.scoring import DEFAULT_CAP, CompositeScore, blend, composite
+from domain.timeutil import DateRange, Period, period_range, period_to_date, zone
+
+ACTIVITY_SCORE = "activity_score"
+RESULTS_SCORE = "results_score"
+STREAK_LOOKBACK_DAYS = 92
+
+
+@dataclass(frozen=True, slots=True)
+class ScorecardRules:
+    """The knobs of pacing and scoring, as plain values (built from the YAML config)."""
+
+    calendar: WorkCalendar = field(default_factory=WorkCalendar)
+    org_timezone: str = "UTC"
+    band: float = DEFAULT_BAND
+    cap: float = DEFAULT_CAP
+    activity_weights: Mapping[str, float] | None = None
+    results_weights: Mapping[str, float] | None = None
+    board_roles: frozenset[str] = frozenset({"rep"})
+
+    def weights(self, kpis: KpiCatalog, kind: KpiKind) -> Mapping[str, float]:
+        """Return the configured weights of ``kind``, or weight 1 for each KPI of that kind."""
+        configured = self.activity_weights if kind is KpiKind.LEADING else self.results_weights
+        if configured is not None:
+            return configured
+        return {d.name: 1.0 for d in kpis.definitions if d.kind is kind}
+
+
+@dataclass(frozen=True, slots=True)
+class KpiLine:
+    """One KPI on a scorecard."""
+
+    kpi: str
+    label: str
+    pace: Pace
+    rank: int | None = None
+    streak: int | None = None
+    previous: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Scorecard:
+    """A rep's scorecard for a period, as of a moment."""
+
+    rep: RepProfile
+    period: Period
+    range: DateRange
+    as_of: date
+    time: Elapsed
+    lines: dict[str, KpiLine]
+    activity: CompositeScore
+    results: CompositeScore
+    ranks: dict[str, int | None] = field(default_factory=dict)
+    ranked_reps: int = 0
+    rank_by: RankBy = RankBy.PERCENT
+    data_as_of: datetime | None = None
+
+    def to_json(self) -> dict[str, object]:
+        """Return DESIGN.md's `pacesetter stats --json` shape (extra keys only added)."""
+        return {
+            "rep": self.rep.email,
+            "name": self.rep.name,
+            "period": {
+                "name": str(self.period),
+                "start": self.range.start.isoformat(),
+                "end": self.range.end.isoformat(),
+                "as_of": self.as_of.isoformat(),
+                "working_days": self.time.total,
+                "elapsed_working_days": round(self.time.elapsed, 2),
+                "remaining_working_days": self.time.remaining_days,
+            },
+            "kpis": {name: _line_json(line) for name, line in self.lines.items()},
+            "rank": {"by": str(self.rank_by), "of": self.ranked_reps, **self.ranks},
+            "scores": {
+                ACTIVITY_SCORE: _score_json(self.activity),
+                RESULTS_SCORE: _score_json(self.results),
+            },
+            "data_as_of": self.data_as_of.isoformat() if self.data_as_of else None,
+        }
+
+
+def _num(value: float | None) -> float | int | None:
+    if value is None:
+        return None
+    rounded = round(value, 2)
+    return int(rounded) if rounded == int(rounded) else rounded
+
+
+def _line_json(line: KpiLine) -> dict[str, object]:
+    p = line.pace
+    return {
+        "actual": _num(p.actual),
+        "goal": _num(p.goal),
+        "expected_to_date": _num(p.expected_to_date),
+        "status": str(p.status),
+        "needed_per_day": _num(p.needed_per_day),
+        "percent_of_goal": _num(p.percent_of_goal),
+        "rank": line.rank,
+        "streak": line.streak,
+        "previous_period_to_date": _num(line.previous),
+    }
+
+
+def _score_json(score: CompositeScore) -> dict[str, object]:
+    return {
+        "value": _num(score.value),
+        "parts": {p.kpi: {"percent": _num(p.percent), "weight": p.weight} for p in score.parts},
+        "explain": score.explain(),
+    }
+
+
+def subject_of(rep: RepProfile) -> GoalSubject:
+    """Return the goal subject of ``rep``."""
+    return GoalSubject(rep.email, rep.team, rep.start_date)
+
+
+SCORE_PERIODS = {
+    KpiKind.LEADING: (Period.DAY, Period.WEEK),
+    KpiKind.LAGGING: (Period.MONTH, Period.QUARTER),
+}
+
+
+class Scorecards:
+    """Scorecards and leaderboards over a metrics store, goals, KPI catalog and rules."""
+
+    def __init__(
+        self,
+        store: MetricsStore,
+        goals: Sequence[Goal],
+        kpis: KpiCatalog | None = None,
+        rules: ScorecardRules | None = None,
+    ) -> None:
+        self.store = store
+        self.kpis = kpis or KpiCatalog()
+        self.rules = rules or ScorecardRules()
+        self.resolver = TargetResolver(goals, self.rules.calendar)
+
+    def progress(self, rep: RepProfile, when: datetime | date) -> Progress:
+        """Return where ``rep`` stands in time at ``when`` (their zone, their working hours)."""
+        if isinstance(when, datetime):
+            tz = zone(rep.timezone, self.rules.org_timezone)
+            return Progress.at(when, tz, self.rules.calendar)
+        return Progress.end_of(when)
+
+    def paces(
+        self, rep: RepProfile, period: Period, progress: Progress, totals: Mapping[str, float]
+    ) -> tuple[DateRange, Elapsed, dict[str, Pace]]:
+        """Pace every KPI of ``rep`` over ``period`` from period-to-date ``totals``."""
+        rng = period_range(period, progress.day)
+        time = elapsed(self.rules.calendar, rng, progress)
+        subject = subject_of(rep)
+        result = {
+            name: pace(
+                totals.get(name, 0.0),
+                self.resolver.target(name, subject, rng, period),
+                time,
+                band=self.rules.band,
+            )
+            for name in self.kpis.names()
+        }
+        return rng, time, result
+
+    def scores(
+        self, rep: RepProfile, progress: Progress, totals: Mapping[Period, Mapping[str, float]]
+    ) -> tuple[CompositeScore, CompositeScore]:
+        """Return the activity and results scores from per-period to-date totals."""
+        out: list[CompositeScore] = []
+        for kind in (KpiKind.LEADING, KpiKind.LAGGING):
+            weights = self.rules.weights(self.kpis, kind)
+            per_period = [
+                composite(
+                    self.paces(rep, p, progress, totals.get(p, {}))[2], weights, cap=self.rules.cap
+                )
+                for p in SCORE_PERIODS[kind]
+            ]
+            out.append(blend(per_period))
+        return out[0], out[1]
+
+    def board_reps(self, team: str | None = None) -> list[RepProfile]:
+        """Return the reps who appear on boards (by role), optionally of one team."""
+        return [
+            r
+            for r in self.store.reps()
+            if r.role in self.rules.board_roles
+            and (team is None or (r.team or "").casefold() == team.casefold())
+        ]
+
+    def _period_totals(
+        self, period: Period, as_of: date, reps: Sequence[RepProfile]
+    ) -> dict[int, dict[str, float]]:
+        ids = [r.id for r in reps]
+        return self.store.totals(period_to_date(period, as_of), rep_ids=ids)
+
+    def leaderboard(
+        self,
+        metric: str,
+        period: Period,
+        as_of: date,
+        *,
+        by: RankBy = RankBy.PERCENT,
+        team: str | None = None,
+        reps: Sequence[RepProfile] | None = None,
+        totals: Mapping[int, Mapping[str, float]] | None = None,
+    ) -> list[Ranked]:
+        """Rank reps on a KPI (percent of the whole period's goal, or raw) or on a score.
+
+        Scores rank by their value whatever ``by`` says: they are already relative to goals.
+        """
+        reps = list(reps) if reps is not None else self.board_reps(team)
+        if metric in (ACTIVITY_SCORE, RESULTS_SCORE):
+            return self._score_board(metric, as_of, reps)
+        self.kpis.get(metric)
+        rng = period_range(period, as_of)
+        sums = totals if totals is not None else self._period_totals(period, as_of, reps)
+        standings = []
+        for rep in reps:
+            target = self.resolver.target(metric, subject_of(rep), rng, period)
+            standings.append(
+                Standing(
+                    rep.id,
+                    rep.name,
+                    sums.get(rep.id, {}).get(metric, 0.0),
+                    target.total if target else None,
+                    rep.public_opt_out,
+                    rep.manager_id,
+                )
+            )
+        return rank(standings, by)
+
+    def _score_board(self, metric: str, as_of: date, reps: Sequence[RepProfile]) -> list[Ranked]:
+        kind = KpiKind.LEADING if metric == ACTIVITY_SCORE else KpiKind.LAGGING
+        periods = SCORE_PERIODS[kind]
+        sums = {p: self._period_totals(p, as_of, reps) for p in periods}
+        weights = self.rules.weights(self.kpis, kind)
+        progress = Progress.end_of(as_of)
+        standings = []
+        for rep in reps:
+            parts = [
+                composite(
+                    self.paces(rep, p, progress, sums[p].get(rep.id, {}))[2],
+                    weights,
+                    cap=self.rules.cap,
+                )
+                for p in periods
+            ]
+            value = blend(parts).value
+            # A score is already a percent of pace; rank it as the actual against a goal of 100.
+            standings.append(
+                Standing(
+                    rep.id,
+                    rep.name,
+                    value or 0.0,
+                    100.0 if value is not None else None,
+                    rep.public_opt_out,
+                    rep.manager_id,
+                )
+            )
+        return rank(standings, RankBy.PERCENT)
+
+    def scorecard(
+        self,
+        rep: RepProfile,
+        period: Period,
+        when: datetime | date,
+        *,
+        with_ranks: bool = True,
+        by: RankBy = RankBy.PERCENT,
+    ) -> Scorecard:
+        """Assemble ``rep``'s scorecard for ``period`` at ``when``."""
+        progress = self.progress(rep, when)
+        needed = {period, *SCORE_PERIODS[KpiKind.LEADING], *SCORE_PERIODS[KpiKind.LAGGING]}
+        totals = {
+            p: self.store.totals(period_to_date(p, progress.day), rep_ids=[rep.id]).get(rep.id, {})
+            for p in needed
+        }
+        rng, time, paces = self.paces(rep, period, progress, totals[period])
+        activity, results = self.scores(rep, progress, totals)
+        previous = self._previous(rep, period, progress.day)
+        streaks = self._streaks(rep, progress)
+        ranks: dict[str, int | None] = {}
+        ranked = 0
+        if with_ranks:
+            ranks, ranked = self._ranks(rep, period, progress.day, by)
+        lines = {
+            name: KpiLine(
+                name,
+                self.kpis.get(name).label,
+                p,
+                ranks.get(name),
+                streaks.get(name),
+                previous.get(name, 0.0),
+            )
+            for name, p in paces.items()
+        }
+        return Scorecard(
+            rep, period, rng, progress.day, time, lines, activity, results, ranks, ranked, by,
+            self.store.data_as_of(),
+        )  # fmt: skip
+
+    def _previous(self, rep: RepProfile, period: Period, day: date) -> dict[str, float]:
+        """Return the previous period's totals over the same number of days into it."""
+        current = period_range(period, day)
+        before = period_range(period, current.start - timedelta(days=1))
+        offset = (day - current.start).days
+        end = min(before.end, before.start + timedelta(days=offset))
+        return self.store.totals(DateRange(before.start, end), rep_ids=[rep.id]).get(rep.id, {})
+
+    def _streaks(self, rep: RepProfile, progress: Progress) -> dict[str, int]:
+        """Return, per KPI with a daily goal, the working days in a row the goal was met."""
+        rng = DateRange(progress.day - timedelta(days=STREAK_LOOKBACK_DAYS), progress.day)
+        series = self.store.daily([rep.id], rng).get(rep.id, {})
+        days = self.rules.calendar.working_days(rng)
+        subject = subject_of(rep)
+        out: dict[str, int] = {}
+        for name in self.kpis.names():
+            goal = self.resolver.target(name, subject, rng, Period.DAY)
+            if goal is None:
+                continue
+            values = series.get(name, {})
+            counted = list(days)
+            today_met = values.get(progress.day, 0.0) >= goal.shares.get(progress.day, 0.0)
+            open_today = bool(counted) and counted[-1] == progress.day and progress.day_fraction < 1
+            if open_today and not today_met:
+                counted.pop()
+            out[name] = streak(counted, values, goal.shares)
+        return out
+
+    def _ranks(
+        self, rep: RepProfile, period: Period, as_of: date, by: RankBy
+    ) -> tuple[dict[str, int | None], int]:
+        reps = self.board_reps()
+        totals = self._period_totals(period, as_of, reps)
+        ranks: dict[str, int | None] = {}
+        for name in self.kpis.names():
+            board = self.leaderboard(name, period, as_of, by=by, reps=reps, totals=totals)
+            line = rank_of(board, rep.id)
+            ranks[name] = line.rank if line else None
+        for metric in (ACTIVITY_SCORE, RESULTS_SCORE):
+            line = rank_of(self._score_board(metric, as_of, reps), rep.id)
+            ranks[metric] = line.rank if line else None
+        return ranks, len(reps)

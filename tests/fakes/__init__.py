@@ -1,0 +1,1 @@
+"""Local fakes of external services, speaking the real wire protocol over loopback HTTP."""
