@@ -10,6 +10,7 @@ the acknowledgement is applied as Slack applies it (ephemeral reply, modal error
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.error
 import urllib.request
@@ -61,12 +62,14 @@ class Forwarder:
         signing_secret: str,
         response_base: str,
         timeout_s: float = ACK_TIMEOUT_S,
+        escaped_commands: frozenset[str] = frozenset(),
     ) -> None:
         self.ws = workspace
         self.events_url = events_url
         self.verifier = SignatureVerifier(signing_secret)
         self.response_base = response_base.rstrip("/")
         self.timeout_s = timeout_s
+        self.escaped_commands = escaped_commands
 
     # transport -------------------------------------------------------------------------
 
@@ -131,7 +134,7 @@ class Forwarder:
             "user_id": member.id,
             "user_name": member.email.split("@")[0],
             "command": command,
-            "text": text.strip(),
+            "text": self.escape(text.strip()) if command in self.escaped_commands else text.strip(),
             "api_app_id": APP_ID,
             "is_enterprise_install": "false",
             "response_url": f"{self.response_base}/{token}",
@@ -143,6 +146,17 @@ class Forwarder:
         else:
             self._show_reply(user_id, channel.id, delivery, in_thread_of=None)
         return delivery
+
+    def escape(self, text: str) -> str:
+        """Turn typed ``@Full Name`` / ``@handle`` into ``<@ID|handle>`` (should_escape)."""
+        names: list[tuple[str, str, str]] = []
+        for member in self.ws.members.values():
+            handle = member.email.split("@")[0]
+            names += [(member.name, member.id, handle), (handle, member.id, handle)]
+        for label, user_id, handle in sorted(names, key=lambda n: -len(n[0])):
+            pattern = re.compile(rf"@{re.escape(label)}(?![\w.])", re.IGNORECASE)
+            text = pattern.sub(f"<@{user_id}|{handle}>", text)
+        return text
 
     def _show_reply(
         self, user_id: str, channel_id: str, delivery: Delivery, in_thread_of: str | None

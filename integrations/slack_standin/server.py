@@ -56,6 +56,7 @@ class SlackStandin:
         clock: Callable[[], datetime] | None = None,
         advance: Advance | None = None,
         links: dict[str, str] | None = None,
+        escaped_commands: frozenset[str] = frozenset(),
         port: int = 0,
     ) -> None:
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -70,6 +71,7 @@ class SlackStandin:
             events_url=events_url,
             signing_secret=signing_secret,
             response_base=f"{self.url}/response",
+            escaped_commands=escaped_commands,
         )
         self.advance = advance
         self.links = dict(links or {})

@@ -256,3 +256,10 @@ def _wait_for(probe: Any, timeout: float = 5.0) -> Any:
 
 def test_state_json_round_trips(standin: SlackStandin) -> None:
     json.dumps(standin.state_for("UMGR0001"))
+
+
+def test_escaped_commands_turn_typed_mentions_into_user_links(standin: SlackStandin) -> None:
+    forwarder = standin.forwarder
+    assert forwarder.escape("@Ava Stone please") == "<@UREP0001|ava.stone> please"
+    assert forwarder.escape("@morgan.lee") == "<@UMGR0001|morgan.lee>"
+    assert forwarder.escape("@ava stonex") == "@ava stonex"
