@@ -44,7 +44,7 @@ from domain.calendar import WorkCalendar
 from domain.goals import Goal, Scope
 from domain.identity import MatchReport, match_reps
 from domain.kpis import KpiCatalog, KpiDefinition
-from domain.ports import CrmSource, PageStats, SyncStore
+from domain.ports import CrmSource, PageStats, SourceError, SyncStore
 from domain.records import CrmObject
 from domain.scorecard import ScorecardRules, Scorecards
 from domain.timeutil import Period, local_day, period_range, period_to_date, zone
@@ -87,6 +87,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     DatabaseUnavailable,
     UnknownRep,
     UsageProblem,
+    SourceError,
 )
 
 
@@ -139,6 +140,12 @@ class Runtime:
         for name in names:
             if name == "sandbox":
                 result.append(self.sandbox_source())
+            elif name == "salesforce":
+                from integrations.salesforce.factory import source_from_settings
+
+                result.append(
+                    source_from_settings(self.settings, self.config.salesforce, clock=self.now)
+                )
             else:
                 raise ConfigError(
                     f"the {name} connector is not available in this build; use --source sandbox"

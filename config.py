@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.kpis import ActivityRule, KpiDefinition, KpiKind, KpiSource, default_kpis
 from domain.timeutil import zone
+from integrations.salesforce.options import SalesforceOptions
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WORKWEEK: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
@@ -172,6 +173,7 @@ class AppConfig(_Strict):
     schedules: ScheduleConfig = ScheduleConfig()
     sandbox: SandboxConfig = SandboxConfig()
     sources: list[Literal["sandbox", "salesforce", "hubspot"]] | None = None
+    salesforce: SalesforceOptions = Field(default_factory=SalesforceOptions)
 
     def kpi_definitions(self) -> tuple[KpiDefinition, ...]:
         """Return the default KPIs with this config's overrides and additions applied."""

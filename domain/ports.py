@@ -62,6 +62,14 @@ class CrmSource(Protocol):
         ...
 
 
+class SourceError(RuntimeError):
+    """A CRM failed in a way a person must act on (bad login, unreachable, kept failing).
+
+    Connectors raise subclasses with a message that says what to do; the CLI prints it on one
+    line and the sync job records it as the object's last error.
+    """
+
+
 class SyncAborted(Exception):
     """A source stopped cleanly (e.g. the CRM's daily API allowance is nearly spent).
 
