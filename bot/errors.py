@@ -6,11 +6,13 @@ user is shown, so an admin can find the log line the user quotes.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import Ack, App, BoltContext
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -26,7 +28,6 @@ def friendly_types() -> tuple[type[Exception], ...]:
     extra: list[type[Exception]] = []
     try:
         from domain.goals import InvalidGoal
-
         from domain.kpis import UnknownKpi
 
         extra = [InvalidGoal, UnknownKpi]
@@ -58,26 +59,66 @@ def tell_user(
         client.chat_postMessage(channel=user, text=text)
 
 
+def report(
+    error: Exception, body: dict[str, Any], respond: Respond | None, client: WebClient | None
+) -> None:
+    """Log ``error`` and tell the user: the one place an error becomes a message."""
+    text, error_id = message_for(error)
+    if error_id is not None:
+        log.error("error %s handling %s", error_id, _kind(body), exc_info=error)
+    else:
+        log.info("refused %s: %s", _kind(body), error)
+    try:
+        tell_user(text, body, respond, client)
+    except (SlackApiError, OSError):
+        log.exception("could not tell the user about error %s", error_id or "(domain)")
+
+
 def register(app: App) -> None:
     """Install the app's single error handler."""
 
     @app.error
     def handle_error(
-        error: Exception,
+        error: Exception, body: dict[str, Any], respond: Respond, client: WebClient
+    ) -> None:
+        report(error, body, respond, client)
+
+
+Work = Callable[..., None]
+
+
+def acknowledge(ack: Ack) -> None:
+    """Acknowledge at once; the work runs afterwards in a lazy listener."""
+    ack()
+
+
+def after_ack(work: Work) -> Work:
+    """Wrap a lazy listener so its errors reach ``report`` like every other listener's.
+
+    Bolt only logs an exception raised in a lazy listener; this sends it through the same
+    path as the @app.error handler, so the user hears about it and gets an error id.
+    """
+    wanted = inspect.getfullargspec(work).args
+
+    def run(  # noqa: PLR0917 - Bolt injects listener arguments by position name
         body: dict[str, Any],
+        command: dict[str, Any] | None,
+        view: dict[str, Any] | None,
+        event: dict[str, Any] | None,
+        action: dict[str, Any] | None,
+        context: BoltContext,
         respond: Respond,
         client: WebClient,
-        response: BoltResponse | None,
+        logger: logging.Logger,
     ) -> None:
-        text, error_id = message_for(error)
-        if error_id is not None:
-            log.error("error %s handling %s", error_id, _kind(body), exc_info=error)
-        else:
-            log.info("refused %s: %s", _kind(body), error)
+        given = locals()
         try:
-            tell_user(text, body, respond, client)
-        except (SlackApiError, OSError):
-            log.exception("could not tell the user about error %s", error_id or "(domain)")
+            work(**{name: given[name] for name in wanted})
+        except Exception as error:  # every failure is reported, none escapes silently
+            report(error, body, respond, client)
+
+    run.__name__ = run.__qualname__ = f"{work.__module__}.{work.__name__}"
+    return run
 
 
 def _kind(body: dict[str, Any]) -> str:

@@ -199,14 +199,14 @@ def save_note(
     template_key: str,
     text: str,
     follow_up_on: date | None,
-) -> int:
-    """Store a coaching note with the rep's scorecard frozen as of now; return its id."""
+) -> RepProfile:
+    """Store a coaching note with the rep's scorecard frozen as of now; return the rep."""
     chosen = template(template_key)
     with deps.uow() as stores:
         rep = coachable_rep(viewer, rep_id, stores.directory, deps.admins)
         assert viewer is not None
         frozen = _card(deps, stores, rep, Period.WEEK).to_json()
-        return stores.coaching.add_note(
+        stores.coaching.add_note(
             manager_id=viewer.id,
             rep_id=rep.id,
             template=chosen.key,
@@ -215,6 +215,7 @@ def save_note(
             follow_up_on=follow_up_on,
             now=deps.now(),
         )
+        return rep
 
 
 def check_goal_setter(deps: BotDeps, viewer: RepProfile | None) -> RepProfile:

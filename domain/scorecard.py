@@ -92,13 +92,19 @@ class Scorecard:
                 "remaining_working_days": self.time.remaining_days,
             },
             "kpis": {name: _line_json(line) for name, line in self.lines.items()},
-            "rank": {"by": str(self.rank_by), "of": self.ranked_reps, **self.ranks},
+            "rank": {
+                name: {"position": position, "of": self.ranked_reps, "by": self._rank_by(name)}
+                for name, position in self.ranks.items()
+            },
             "scores": {
                 ACTIVITY_SCORE: _score_json(self.activity),
                 RESULTS_SCORE: _score_json(self.results),
             },
             "data_as_of": self.data_as_of.isoformat() if self.data_as_of else None,
         }
+
+    def _rank_by(self, name: str) -> str:
+        return "score" if name in (ACTIVITY_SCORE, RESULTS_SCORE) else str(self.rank_by)
 
 
 def _num(value: float | None) -> float | int | None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import App, BoltContext, Respond
 
 from bot import service
 from bot.blocks.replies import help_message, linked_message, opt_out_message
 from bot.deps import BotDeps
+from bot.errors import acknowledge, after_ack
 from bot.ids import Command
 from bot.middleware import current_rep, optional_rep
 from bot.parsing import parse_email, parse_mention, words
@@ -20,11 +21,7 @@ LINK_USAGE = "Use `/pacesetter link @user their.email@company.com`."
 def register(app: App, deps: BotDeps) -> None:
     """Listen for /pacesetter."""
 
-    @app.command(Command.PACESETTER)
-    def pacesetter(
-        ack: Ack, command: dict[str, Any], context: BoltContext, respond: Respond
-    ) -> None:
-        ack()
+    def pacesetter(command: dict[str, Any], context: BoltContext, respond: Respond) -> None:
         parts = words(command.get("text"))
         verb = parts[0].lower() if parts else "help"
         if verb in ("optout", "optin"):
@@ -39,3 +36,5 @@ def register(app: App, deps: BotDeps) -> None:
         else:
             reply = help_message()
         respond(response_type="ephemeral", **reply.as_kwargs())
+
+    app.command(Command.PACESETTER)(ack=acknowledge, lazy=[after_ack(pacesetter)])

@@ -11,11 +11,11 @@ import pytest
 from pydantic import SecretStr
 
 import app
+from bot.server import ThreadingWSGIServer, make_http_server, serve_in_thread
 from config import AppConfig, GoalConfig, OrgConfig, SandboxConfig, Settings
 from domain.kpis import default_kpis
 from integrations.sandbox import SandboxOrg, SandboxSource
 from jobs.sync import run_sync
-from bot.server import ThreadingWSGIServer, make_http_server, serve_in_thread
 from tests.fakes.slack import FakeSlack, SlackSender
 
 TZ = "America/New_York"

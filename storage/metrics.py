@@ -1,0 +1,213 @@
+"""The metrics store: KPI sums, daily series and pipeline paths, aggregated in SQL.
+
+Leaderboards over thousands of reps must never loop over snapshot rows in Python, so every
+total here is one SUM ... GROUP BY; the domain does the arithmetic on the sums.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, func, select, union_all
+from sqlmodel import Session, col
+
+from domain.funnel import OpportunityPath, StageInfo
+from domain.ports import RepProfile
+from domain.timeutil import DateRange
+from storage.models import (
+    DailySnapshot,
+    Opportunity,
+    PipelineSnapshot,
+    PipelineStage,
+    Rep,
+    StageChange,
+)
+from storage.queries import data_as_of
+
+IN_CHUNK = 900
+
+
+def _profile(rep: Rep) -> RepProfile:
+    assert rep.id is not None
+    return RepProfile(
+        id=rep.id,
+        email=rep.email,
+        name=rep.name,
+        team=rep.team,
+        manager_id=rep.manager_id,
+        timezone=rep.timezone,
+        start_date=rep.start_date,
+        public_opt_out=rep.public_opt_out,
+        role=rep.role,
+        active=rep.active,
+    )
+
+
+class SqlMetricsStore:
+    """``domain.ports.MetricsStore`` over a session (read-only; never commits)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def reps(self, *, active_only: bool = True) -> list[RepProfile]:
+        """Return the reps by name, active ones only by default."""
+        query = select(Rep).order_by(col(Rep.name), col(Rep.id))
+        if active_only:
+            query = query.where(col(Rep.active).is_(True))
+        return [_profile(r) for r in self.session.execute(query).scalars()]
+
+    def rep_by_email(self, email: str) -> RepProfile | None:
+        """Return the rep with ``email`` (case-insensitive)."""
+        wanted = email.strip().lower()
+        rep = (
+            self.session.execute(select(Rep).where(func.lower(col(Rep.email)) == wanted))
+            .scalars()
+            .first()
+        )
+        return _profile(rep) if rep else None
+
+    def totals(
+        self,
+        rng: DateRange,
+        *,
+        kpis: Sequence[str] | None = None,
+        rep_ids: Sequence[int] | None = None,
+    ) -> dict[int, dict[str, float]]:
+        """Return rep -> kpi -> SUM(value) over ``rng``, grouped in SQL."""
+        snap = DailySnapshot
+        query = (
+            select(col(snap.rep_id), col(snap.kpi), func.sum(snap.value))
+            .where(col(snap.day) >= rng.start, col(snap.day) <= rng.end)
+            .group_by(col(snap.rep_id), col(snap.kpi))
+        )
+        if kpis is not None:
+            query = query.where(col(snap.kpi).in_(list(kpis)))
+        out: dict[int, dict[str, float]] = defaultdict(dict)
+        for rows in self._by_reps(query, col(snap.rep_id), rep_ids):
+            for rep_id, kpi, total in rows:
+                out[rep_id][kpi] = float(total or 0.0)
+        return dict(out)
+
+    def daily(
+        self, rep_ids: Sequence[int], rng: DateRange, *, kpis: Sequence[str] | None = None
+    ) -> dict[int, dict[str, dict[date, float]]]:
+        """Return rep -> kpi -> day -> value over ``rng``."""
+        snap = DailySnapshot
+        query = select(col(snap.rep_id), col(snap.kpi), col(snap.day), col(snap.value)).where(
+            col(snap.day) >= rng.start, col(snap.day) <= rng.end
+        )
+        if kpis is not None:
+            query = query.where(col(snap.kpi).in_(list(kpis)))
+        out: dict[int, dict[str, dict[date, float]]] = defaultdict(lambda: defaultdict(dict))
+        for rows in self._by_reps(query, col(snap.rep_id), rep_ids):
+            for rep_id, kpi, day, value in rows:
+                out[rep_id][kpi][day] = float(value)
+        return {rep: dict(series) for rep, series in out.items()}
+
+    def _by_reps(self, query: Any, column: Any, rep_ids: Sequence[int] | None) -> list[Any]:
+        """Run ``query`` once, or once per chunk of ``rep_ids`` (bind-parameter limits)."""
+        if rep_ids is None:
+            return [self.session.execute(query).all()]
+        ids = list(rep_ids)
+        return [
+            self.session.execute(query.where(column.in_(ids[i : i + IN_CHUNK]))).all()
+            for i in range(0, len(ids), IN_CHUNK)
+        ]
+
+    def stages(self) -> list[StageInfo]:
+        """Return every pipeline stage (all sources) with its order."""
+        rows = self.session.execute(select(PipelineStage)).scalars()
+        seen: dict[tuple[str, str], StageInfo] = {}
+        for s in rows:
+            seen.setdefault(
+                (s.pipeline, s.stage),
+                StageInfo(s.pipeline, s.stage, s.order, s.is_closed, s.is_won),
+            )
+        return sorted(seen.values(), key=lambda s: (s.pipeline, s.order))
+
+    def opportunity_paths(self) -> list[OpportunityPath]:
+        """Return each live opportunity's furthest open stage, from history, snapshots and now.
+
+        The furthest open stage is the highest open-stage order found in stage history (both
+        ends of each move), in daily pipeline snapshots (where history is missing), and in the
+        opportunity's current stage while it is open; all three are unioned and maxed in SQL.
+        """
+        furthest = self._furthest_subquery()
+        opp = Opportunity
+        query = (
+            select(
+                col(opp.id),
+                col(opp.rep_id),
+                col(opp.pipeline),
+                furthest.c.furthest,
+                col(opp.stage),
+                col(opp.is_closed),
+                col(opp.is_won),
+                col(opp.amount),
+            )
+            .outerjoin(furthest, furthest.c.opportunity_id == col(opp.id))
+            .where(col(opp.is_deleted).is_(False))
+        )
+        return [
+            OpportunityPath(
+                opportunity_id=row[0],
+                rep_id=row[1],
+                pipeline=row[2],
+                furthest_open_order=row[3],
+                current_stage=row[4],
+                is_closed=bool(row[5]),
+                is_won=bool(row[6]),
+                amount=row[7],
+            )
+            for row in self.session.execute(query)
+        ]
+
+    def _furthest_subquery(self) -> Any:
+        opp, stage, change, snap = Opportunity, PipelineStage, StageChange, PipelineSnapshot
+        open_stage = col(stage.is_closed).is_(False)
+
+        def moved(end: Any) -> Any:
+            return (
+                select(col(opp.id).label("opportunity_id"), col(stage.order).label("ord"))
+                .select_from(change)
+                .join(
+                    opp,
+                    and_(
+                        col(opp.source) == col(change.source),
+                        col(opp.crm_id) == col(change.opportunity_crm_id),
+                    ),
+                )
+                .join(
+                    stage,
+                    and_(
+                        col(stage.source) == col(opp.source),
+                        col(stage.pipeline) == col(opp.pipeline),
+                        col(stage.stage) == end,
+                    ),
+                )
+                .where(col(change.is_deleted).is_(False), open_stage)
+            )
+
+        snapshots: Any = select(
+            col(snap.opportunity_id).label("opportunity_id"),
+            col(snap.stage_order).label("ord"),
+        ).where(col(snap.stage_order).is_not(None))
+        current: Any = select(
+            col(opp.id).label("opportunity_id"), col(opp.stage_order).label("ord")
+        ).where(col(opp.is_closed).is_(False), col(opp.stage_order).is_not(None))
+        everything = union_all(
+            moved(col(change.to_stage)), moved(col(change.from_stage)), snapshots, current
+        ).subquery()
+        return (
+            select(everything.c.opportunity_id, func.max(everything.c.ord).label("furthest"))
+            .group_by(everything.c.opportunity_id)
+            .subquery()
+        )
+
+    def data_as_of(self) -> datetime | None:
+        """Return the oldest last-successful-sync time across synced objects."""
+        with self.session.no_autoflush:
+            return data_as_of(self.session)
