@@ -68,6 +68,7 @@ class TvSnapshot:
     generated_at: datetime
     boards: tuple[Board, ...]
     splashes: tuple[Splash, ...]
+    timezone: str = "UTC"
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +202,7 @@ def snapshot(
         generated_at=now,
         boards=tuple(boards),
         splashes=tuple(splashes(events, settings, people, now=now)),
+        timezone=settings.org_timezone,
     )
 
 

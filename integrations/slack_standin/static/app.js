@@ -11,9 +11,11 @@ async function api(path, body) {
   return response.json();
 }
 
+// Times show in the viewer's Slack time zone, as Slack does.
 function when(iso) {
   const d = new Date(iso);
-  return d.toLocaleString([], { weekday: "short", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+  const timeZone = page.state && page.state.me.tz;
+  return d.toLocaleString([], { weekday: "short", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZone, timeZoneName: "short" });
 }
 
 function renderPeople(state) {

@@ -12,6 +12,10 @@ const BlockKit = (() => {
     large_green_circle: "🟢", large_yellow_circle: "🟡", red_circle: "🔴",
     large_blue_circle: "🔵", wave: "👋", sunny: "☀️", memo: "📝", email: "📧",
     handshake: "🤝", zap: "⚡", eyes: "👀", bulb: "💡", sparkles: "✨", crown: "👑",
+    white_circle: "⚪", black_circle: "⚫", large_orange_circle: "🟠", arrow_right: "➡️",
+    arrow_upper_right: "↗️", arrow_lower_right: "↘️", heavy_minus_sign: "➖", thumbsup: "👍",
+    "+1": "👍", raised_hands: "🙌", hourglass_flowing_sand: "⏳", calendar_spiral: "🗓️",
+    speech_balloon: "💬", mag: "🔍", pushpin: "📌", sparkle: "❇️", partying_face: "🥳",
     snail: "🐌", turtle: "🐢", runner: "🏃", checkered_flag: "🏁", spiral_note_pad: "🗒️",
   };
 
@@ -131,7 +135,7 @@ const BlockKit = (() => {
     let node;
     switch (item.type) {
       case "plain_text_input": case "number_input": case "email_text_input": case "url_text_input": {
-        node = item.multiline ? el("textarea", "bk-input") : el("input", "bk-input");
+        node = item.multiline ? el("textarea", "bk-control") : el("input", "bk-control");
         if (item.type === "number_input") node.type = "number";
         node.value = item.initial_value || "";
         if (item.placeholder) node.placeholder = item.placeholder.text;
@@ -139,7 +143,7 @@ const BlockKit = (() => {
         break;
       }
       case "datepicker": {
-        node = el("input", "bk-input"); node.type = "date";
+        node = el("input", "bk-control"); node.type = "date";
         node.value = item.initial_date || "";
         node.stateOf = () => ({ type: "datepicker", selected_date: node.value || null });
         break;

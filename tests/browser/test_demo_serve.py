@@ -1,0 +1,100 @@
+"""`pacesetter demo --serve` end to end in headless Chromium: the real bot, the stand-in, the TV.
+
+A rep types /mystats and sees the scorecard; a manager opens /coach @rep and saves a note;
+the clock moves a day and a nudge arrives; the TV splashes a contest win within seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+import app
+from config import AppConfig, GoalConfig, OrgConfig, SandboxConfig, Settings
+from jobs.sync import run_sync
+
+NOW = datetime(2026, 11, 19, 14, 0, tzinfo=UTC)  # a Thursday morning in New York
+TZ = "America/New_York"
+MANAGER = "morgan.lee@example.com"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[app.DemoServices]:
+    path: Path = tmp_path_factory.mktemp("demo") / "demo.db"
+    settings = Settings(database_url=f"sqlite:///{path}", slack_bot_token=SecretStr("xoxb-unused"))
+    config = AppConfig(
+        org=OrgConfig(name="Acme Sales", timezone=TZ),
+        admins=["dana.reyes@example.com"],
+        goals=[
+            GoalConfig(kpi="prospecting", period="week", target=60),
+            GoalConfig(kpi="conversations", period="week", target=15),
+            GoalConfig(kpi="meaningful_conversations", period="week", target=5),
+            GoalConfig(kpi="wins", period="month", target=2),
+        ],
+        sandbox=SandboxConfig(seed=11, reps=10, history_days=21),
+    )
+    rt = app.Runtime(settings=settings, config=config, clock=app.DemoClock(NOW))
+    rt.upgrade()
+    run_sync(rt.sandbox_source(), rt.sync_store, rt.definitions, now=rt.now)
+    services = app.start_demo(rt)
+    yield services
+    services.stop()
+    rt.engine.dispose()
+    rt.read_engine.dispose()
+
+
+def _rep_of(services: app.DemoServices, manager_email: str) -> app.Member:
+    org = services.rt.sandbox_source().org
+    people = org.people(services.rt.org_today())
+    boss = next(p.user for p in people if p.user.email == manager_email)
+    email = next(p.user.email for p in people if p.user.manager_crm_id == boss.crm_id)
+    return next(m for m in services.members if m.email == email)
+
+
+def _type(page: Any, text: str) -> None:
+    page.fill("#command", text)
+    page.press("#command", "Enter")
+
+
+def test_rep_types_mystats_and_sees_the_scorecard(
+    demo: app.DemoServices, page: Any, shot: Any
+) -> None:
+    rep = _rep_of(demo, MANAGER)
+    page.goto(f"{demo.standin.url}/?user={rep.id}")
+    page.wait_for_selector("body[data-version]", state="attached")
+    shot(page, "start")
+    _type(page, "/mystats")
+    card = page.locator(".msg", has_text="Prospecting").last
+    card.wait_for()
+    shot(page, "scorecard")
+    assert "Your week" in page.inner_text("#messages")
+
+
+def test_manager_coaches_a_rep_and_saves_a_note(
+    demo: app.DemoServices, page: Any, shot: Any
+) -> None:
+    rep = _rep_of(demo, MANAGER)
+    manager = next(m for m in demo.members if m.email == MANAGER)
+    page.goto(f"{demo.standin.url}/?user={manager.id}")
+    page.wait_for_selector("body[data-version]", state="attached")
+    _type(page, f"/coach @{rep.name}")
+    page.locator(".msg", has_text=f"Coaching brief: {rep.name}").last.wait_for()
+    shot(page, "brief")
+    page.locator(".msg", has_text=f"Coaching brief: {rep.name}").last.get_by_role(
+        "button", name="Add a coaching note"
+    ).click()
+    modal = page.locator("#modal")
+    modal.get_by_text("Coaching note").wait_for()
+    modal.locator("textarea, input.bk-control").first.fill(
+        "Great discovery call; ask for the referral."
+    )
+    shot(page, "note-modal")
+    modal.get_by_role("button", name="Save note").click()
+    page.locator(".msg", has_text=f"Saved your coaching note about {rep.name}").wait_for()
+    assert page.locator("#modal-backdrop").is_hidden()
+    shot(page, "note-saved")
