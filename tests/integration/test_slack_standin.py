@@ -1,4 +1,4 @@
-"""The Slack stand-in answers the real slack_sdk client and signs what it sends to a real Bolt app."""
+"""The Slack stand-in answers the real slack_sdk client and signs what it sends to Bolt."""
 
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ def test_files_upload_v2_shares_an_image(standin: SlackStandin, client: WebClien
         channel=dm, content=png, filename="trend.png", title="Trend", initial_comment="Your trend"
     )
     file = result["file"]
-    with urllib.request.urlopen(file["url_private"], timeout=5) as response:  # noqa: S310
+    with urllib.request.urlopen(file["url_private"], timeout=5) as response:
         assert response.read() == png
         assert response.headers["Content-Type"] == "image/png"
     shared = client.conversations_history(channel=dm)["messages"][0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
+from bot.tv import snapshot_json
 from domain.ports import RepProfile
 from domain.timeutil import DateRange
 from domain.tv import (
@@ -15,7 +16,6 @@ from domain.tv import (
     WonDeal,
     snapshot,
 )
-from bot.tv import snapshot_json
 
 NOW = datetime(2026, 11, 19, 15, 0, tzinfo=UTC)
 REPS = [
