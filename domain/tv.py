@@ -195,6 +195,8 @@ def snapshot(
         )
         for kpi in settings.kpis
     ]
+    # A board where nobody has anything yet is noise on a wall screen; keep it only if all are.
+    boards = [b for b in boards if any(line.value for line in b.lines)] or boards[:1]
     for contest in events.contests(today):
         boards.append(contest_board(metrics, contest, people, today, labels))
     return TvSnapshot(

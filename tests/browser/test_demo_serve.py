@@ -6,17 +6,21 @@ the clock moves a day and a nudge arrives; the TV splashes a contest win within 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import select
 
 import app
 from config import AppConfig, GoalConfig, OrgConfig, SandboxConfig, Settings
 from jobs.sync import run_sync
+from storage.db import session_scope
+from storage.models import Contest, ContestEvent, Rep
 
 NOW = datetime(2026, 11, 19, 14, 0, tzinfo=UTC)  # a Thursday morning in New York
 TZ = "America/New_York"
@@ -98,3 +102,60 @@ def test_manager_coaches_a_rep_and_saves_a_note(
     page.locator(".msg", has_text=f"Saved your coaching note about {rep.name}").wait_for()
     assert page.locator("#modal-backdrop").is_hidden()
     shot(page, "note-saved")
+
+
+def test_tv_splashes_within_seconds_of_a_contest_win(
+    demo: app.DemoServices, page: Any, shot: Any
+) -> None:
+    rt = demo.rt
+    page.goto(f"{demo.tv.url}/?poll=0.5&cycle=2&splash=30")
+    page.wait_for_selector("table[data-board]")
+    shot(page, "tv-board")
+    rep = _rep_of(demo, MANAGER)
+    with session_scope(rt.engine) as session:
+        rep_id = session.execute(select(Rep.id).where(Rep.email == rep.email)).scalar_one()
+        today = rt.org_today()
+        contest = Contest(
+            name="November call blitz",
+            kpi="conversations",
+            rule="first-to",
+            target=10,
+            start_day=today - timedelta(days=3),
+            end_day=today,
+            channel="#blitz",
+            status="won",
+            prize="Team lunch",
+        )
+        session.add(contest)
+        session.flush()
+        # What `jobs run contests` records when someone reaches the target.
+        session.add(
+            ContestEvent(
+                contest_id=contest.id,
+                key=f"contest:{contest.id}:won",
+                kind="won",
+                at=rt.now(),
+                data={"rep_id": rep_id},
+            )
+        )
+    won_at = time.monotonic()
+    splash = page.locator("#splash:not([hidden])")
+    splash.wait_for(timeout=5_000)
+    assert time.monotonic() - won_at < 5
+    assert f"{rep.name} wins November call blitz!" in splash.inner_text()
+    page.wait_for_timeout(700)
+    shot(page, "tv-splash")
+
+
+def test_advancing_the_clock_moves_the_simulated_day(
+    demo: app.DemoServices, page: Any, shot: Any
+) -> None:
+    rep = _rep_of(demo, MANAGER)
+    before = demo.rt.org_today()
+    page.goto(f"{demo.standin.url}/?user={rep.id}")
+    page.wait_for_selector("body[data-version]", state="attached")
+    page.click("#advance")
+    page.locator(".notice", has_text="It is now").wait_for(timeout=30_000)
+    assert demo.rt.org_today() == before + timedelta(days=1)
+    assert "sandbox" in page.inner_text("#notices")
+    shot(page, "advanced")

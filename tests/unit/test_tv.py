@@ -100,3 +100,8 @@ def test_json_never_mentions_hidden_people() -> None:
     text = str(snapshot_json(snap))
     assert "Ben Hidden" not in text and "Mo Manager" not in text
     assert snapshot_json(snap)["generated_at"] == NOW.isoformat()
+
+
+def test_boards_where_nobody_scored_are_left_out() -> None:
+    snap = snapshot(Metrics(), Events(), TvSettings(kpis=("won_amount", "wins")), now=NOW)
+    assert [b.key for b in snap.boards] == ["month:wins", "contest:7"]
