@@ -14,6 +14,7 @@ import re
 import time
 import urllib.error
 import urllib.request
+import uuid
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -21,6 +22,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from integrations.slack_standin.workspace import (
     APP_ID,
+    BOT_USER_ID,
     TEAM_DOMAIN,
     TEAM_ID,
     Json,
@@ -73,14 +75,16 @@ class Forwarder:
 
     # transport -------------------------------------------------------------------------
 
-    def send(self, form: dict[str, str]) -> Delivery:
-        """POST a signed form body to the bot and return its answer."""
+    def send(self, form: dict[str, str] | None = None, *, event: Json | None = None) -> Delivery:
+        """POST a signed form body (or an Events API JSON body) to the bot; return its answer."""
         if not self.events_url.startswith(("http://", "https://")):
             return Delivery(0, "", error="dispatch_failed")
-        body = urlencode(form)
+        body = json.dumps(event) if event is not None else urlencode(form or {})
         timestamp = str(int(time.time()))
         headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
+            "Content-Type": "application/json"
+            if event is not None
+            else "application/x-www-form-urlencoded",
             "X-Slack-Request-Timestamp": timestamp,
             "X-Slack-Signature": str(
                 self.verifier.generate_signature(timestamp=timestamp, body=body)
@@ -291,6 +295,29 @@ class Forwarder:
             self.ws.close_modal(user_id, all_of_them=True)
         else:
             self.ws.close_modal(user_id)
+
+    def home_opened(self, user_id: str) -> Delivery:
+        """Send the Events API `app_home_opened` event Slack sends when someone opens Home."""
+        self.ws.member(user_id)
+        channel = self.ws.open_im(user_id)
+        now = time.time()
+        envelope = {
+            "token": "standin-verification-token",
+            "team_id": TEAM_ID,
+            "api_app_id": APP_ID,
+            "event": {
+                "type": "app_home_opened",
+                "user": user_id,
+                "channel": channel.id,
+                "tab": "home",
+                "event_ts": f"{now:.6f}",
+            },
+            "type": "event_callback",
+            "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
+            "event_time": int(now),
+            "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}],
+        }
+        return self.send(event=envelope)
 
     def close(self, user_id: str, view_id: str) -> Delivery | None:
         """Close a modal; tell the bot when the view asked for notify_on_close."""

@@ -327,6 +327,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(
                 {"ok": delivery.error is None, "status": delivery.status, "error": delivery.error}
             )
+        elif route == "home":
+            delivery = standin.forwarder.home_opened(user)
+            self._json({"ok": delivery.error is None, "status": delivery.status})
         elif route == "close":
             standin.forwarder.close(user, str(args["view_id"]))
             self._json({"ok": True})

@@ -159,3 +159,19 @@ def test_advancing_the_clock_moves_the_simulated_day(
     assert demo.rt.org_today() == before + timedelta(days=1)
     assert "sandbox" in page.inner_text("#notices")
     shot(page, "advanced")
+
+
+def test_manager_opens_home_and_a_button_opens_the_goal_modal(
+    demo: app.DemoServices, page: Any, shot: Any
+) -> None:
+    manager = next(m for m in demo.members if m.email == MANAGER)
+    page.goto(f"{demo.standin.url}/?user={manager.id}")
+    page.wait_for_selector("body[data-version]", state="attached")
+    page.click("[data-conversation='home']")
+    page.get_by_text("Your team this week").wait_for()
+    shot(page, "home")
+    page.get_by_role("button", name="Set a goal").click()
+    page.locator("#modal").get_by_text("Set a goal").first.wait_for()
+    shot(page, "goal-modal")
+    page.locator("#modal").get_by_role("button", name="Cancel").click()
+    page.locator("#modal-backdrop").wait_for(state="hidden")

@@ -44,7 +44,11 @@ function renderSidebar(state) {
     const count = c.messages ? c.messages.length : 0;
     item.textContent = c.is_im ? `💬 ${c.name}` : c.name;
     if (count) item.append(Object.assign(document.createElement("span"), { className: "count", textContent: count }));
-    item.addEventListener("click", () => { page.open = c.id; draw(true); });
+    item.addEventListener("click", () => {
+      page.open = c.id;
+      draw(true);
+      if (c.id === "home") api("home", { user: page.user }).then(poll);
+    });
     nav.append(item);
   }
 }
@@ -97,7 +101,10 @@ function renderMain(state) {
   $("title").textContent = conversation.is_im ? "Pacesetter (direct messages)" : conversation.name;
   if (!conversation.messages.length) box.append(Object.assign(document.createElement("p"), { className: "empty", textContent: "No messages yet." }));
   for (const message of conversation.messages) box.append(renderMessage(conversation, message, state));
-  box.scrollTop = box.scrollHeight;
+  if (page.scrolledFor !== `${conversation.id}:${conversation.messages.length}`) {
+    page.scrolledFor = `${conversation.id}:${conversation.messages.length}`;
+    box.scrollTop = box.scrollHeight;  // follow new messages, but leave the reader alone otherwise
+  }
 }
 
 function renderNotices(state) {
