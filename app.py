@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
 from pathlib import Path
+from time import monotonic
 from typing import Annotated, Any
 
 import click
@@ -830,11 +831,14 @@ class DemoServices:
     clock: DemoClock
     members: list[Member]
 
-    def stop(self) -> None:
-        """Stop every server (tests; Ctrl-C in the CLI)."""
+    def stop(self, *, settle_s: float = 1.5, limit_s: float = 15.0) -> None:
+        """Stop every server; Slack goes last, once the bot's after-ack work has gone quiet."""
         self.tv.stop()
         self.bot_server.shutdown()
         self.bot_server.server_close()
+        deadline = monotonic() + limit_s
+        while monotonic() < deadline and self.standin.idle_for() < settle_s:
+            threading.Event().wait(0.1)
         self.standin.stop()
 
     def member_id(self, email: str) -> str:

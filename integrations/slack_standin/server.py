@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -76,6 +77,11 @@ class SlackStandin:
         self.advance = advance
         self.links = dict(links or {})
         self._thread: threading.Thread | None = None
+        self.last_request = time.monotonic()
+
+    def idle_for(self) -> float:
+        """Return the seconds since anyone (the bot or the page) last called the stand-in."""
+        return time.monotonic() - self.last_request
 
     @property
     def api_url(self) -> str:
@@ -234,6 +240,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._route("POST")
 
     def _route(self, verb: str) -> None:
+        self.standin.last_request = time.monotonic()
         path = urlsplit(self.path).path
         body = self._body() if verb == "POST" else b""
         try:

@@ -86,6 +86,7 @@ function renderMessage(conversation, message, state) {
 
 function renderMain(state) {
   const box = $("messages");
+  const kept = box.scrollTop;
   box.replaceChildren();
   if (page.open === "home") {
     $("title").textContent = "Pacesetter — Home";
@@ -104,6 +105,8 @@ function renderMain(state) {
   if (page.scrolledFor !== `${conversation.id}:${conversation.messages.length}`) {
     page.scrolledFor = `${conversation.id}:${conversation.messages.length}`;
     box.scrollTop = box.scrollHeight;  // follow new messages, but leave the reader alone otherwise
+  } else {
+    box.scrollTop = kept;
   }
 }
 
