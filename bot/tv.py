@@ -72,7 +72,10 @@ class TvServer:
     def start(self) -> TvServer:
         """Serve on a daemon thread."""
         self._thread = threading.Thread(
-            target=self.server.serve_forever, name="pacesetter-tv", daemon=True
+            target=self.server.serve_forever,
+            name="pacesetter-tv",
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
         )
         self._thread.start()
         return self

@@ -95,7 +95,10 @@ class SlackStandin:
     def start(self) -> SlackStandin:
         """Serve in a background thread."""
         self._thread = threading.Thread(
-            target=self.server.serve_forever, name="slack-standin", daemon=True
+            target=self.server.serve_forever,
+            name="slack-standin",
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
         )
         self._thread.start()
         return self

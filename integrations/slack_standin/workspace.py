@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 TEAM_ID = "T0PACESET"
 TEAM_DOMAIN = "pacesetter-demo"
@@ -71,8 +72,6 @@ class Member:
 
 
 def _tz_offset(tz: str) -> int:
-    from zoneinfo import ZoneInfo
-
     offset = datetime.now(UTC).astimezone(ZoneInfo(tz)).utcoffset()
     return int(offset.total_seconds()) if offset else 0
 
@@ -222,8 +221,9 @@ class Workspace:
         user: str = BOT_USER_ID,
         thread_ts: str | None = None,
         files: list[Json] | None = None,
+        ephemeral_for: str | None = None,
     ) -> tuple[Channel, Json]:
-        """Append a message to a channel and return it."""
+        """Append a message to a channel and return it (to one person only if ephemeral)."""
         if not text and not blocks and not files:
             raise SlackError("no_text")
         with self.lock:
@@ -243,6 +243,8 @@ class Workspace:
                 message["thread_ts"] = thread_ts
             if files:
                 message["files"] = files
+            if ephemeral_for:
+                message["ephemeral_for"] = ephemeral_for
             channel.messages.append(message)
             self._touch()
             return channel, message
@@ -252,9 +254,7 @@ class Workspace:
     ) -> tuple[Channel, Json]:
         """Show a message in a channel to one person only."""
         self.member(user)
-        channel, message = self.post(channel_ref, text=text, blocks=blocks)
-        message["ephemeral_for"] = user
-        return channel, message
+        return self.post(channel_ref, text=text, blocks=blocks, ephemeral_for=user)
 
     def message(self, channel_id: str, ts: str) -> Json:
         """Return the message ``ts`` of a channel or raise message_not_found."""
