@@ -863,11 +863,11 @@ def demo_members(rt: Runtime) -> list[Member]:
     ]
 
 
-def escaped_commands() -> frozenset[str]:
-    """Return the manifest's commands that have should_escape (Slack turns @names into ids)."""
+def manifest_commands() -> list[dict[str, Any]]:
+    """Return the manifest's slash commands (the stand-in knows only these, as Slack would)."""
     manifest = yaml.safe_load(MANIFEST_PATH.read_text(encoding="utf-8"))
-    commands = manifest.get("features", {}).get("slash_commands", [])
-    return frozenset(c["command"] for c in commands if c.get("should_escape"))
+    commands: list[dict[str, Any]] = manifest.get("features", {}).get("slash_commands", [])
+    return commands
 
 
 def start_demo(rt: Runtime, *, port: int = 0, tv_port: int = 0) -> DemoServices:
@@ -881,7 +881,7 @@ def start_demo(rt: Runtime, *, port: int = 0, tv_port: int = 0) -> DemoServices:
         token=token,
         signing_secret=secret,
         clock=rt.now,
-        escaped_commands=escaped_commands(),
+        commands=manifest_commands(),
         port=port,
     ).start()
     rt.settings = rt.settings.model_copy(

@@ -64,14 +64,15 @@ class Forwarder:
         signing_secret: str,
         response_base: str,
         timeout_s: float = ACK_TIMEOUT_S,
-        escaped_commands: frozenset[str] = frozenset(),
+        commands: list[Json] | None = None,
     ) -> None:
         self.ws = workspace
         self.events_url = events_url
         self.verifier = SignatureVerifier(signing_secret)
         self.response_base = response_base.rstrip("/")
         self.timeout_s = timeout_s
-        self.escaped_commands = escaped_commands
+        # The app manifest's slash_commands: which exist, and which have should_escape.
+        self.commands = list(commands or [])
 
     # transport -------------------------------------------------------------------------
 
@@ -127,6 +128,14 @@ class Forwarder:
             raise SlackError("not_a_command")
         command, _, text = line.partition(" ")
         member = self.ws.member(user_id)
+        known = {c["command"]: c for c in self.commands}
+        if known and command not in known:
+            self.ws.notify(
+                user_id,
+                f"{command} is not a valid command. In Slack, all messages that start with "
+                'the "/" character are interpreted as commands.',
+            )
+            return Delivery(0, "", error="unknown_command")
         channel = self.ws.resolve(channel_id) if channel_id else self.ws.open_im(user_id)
         token = self.ws.new_response_url(user_id, channel.id, None)
         form = {
@@ -138,7 +147,9 @@ class Forwarder:
             "user_id": member.id,
             "user_name": member.email.split("@")[0],
             "command": command,
-            "text": self.escape(text.strip()) if command in self.escaped_commands else text.strip(),
+            "text": self.escape(text.strip())
+            if known.get(command, {}).get("should_escape")
+            else text.strip(),
             "api_app_id": APP_ID,
             "is_enterprise_install": "false",
             "response_url": f"{self.response_base}/{token}",

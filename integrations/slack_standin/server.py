@@ -57,7 +57,7 @@ class SlackStandin:
         clock: Callable[[], datetime] | None = None,
         advance: Advance | None = None,
         links: dict[str, str] | None = None,
-        escaped_commands: frozenset[str] = frozenset(),
+        commands: list[Json] | None = None,
         port: int = 0,
     ) -> None:
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -72,7 +72,7 @@ class SlackStandin:
             events_url=events_url,
             signing_secret=signing_secret,
             response_base=f"{self.url}/response",
-            escaped_commands=escaped_commands,
+            commands=commands or [],
         )
         self.advance = advance
         self.links = dict(links or {})
@@ -157,6 +157,7 @@ class SlackStandin:
                 "modal": _view_for_page(modal),
                 "home": _view_for_page(home),
                 "notices": list(ws.notices.get(user_id, []))[-5:],
+                "commands": self.forwarder.commands,
             }
 
 

@@ -26,7 +26,11 @@ PEOPLE = [
 
 @pytest.fixture
 def standin() -> Iterator[SlackStandin]:
-    with SlackStandin(PEOPLE, token=TOKEN, signing_secret=SECRET) as running:
+    commands = [
+        {"command": "/mystats", "should_escape": False},
+        {"command": "/coach", "should_escape": True},
+    ]
+    with SlackStandin(PEOPLE, token=TOKEN, signing_secret=SECRET, commands=commands) as running:
         yield running
 
 
@@ -263,3 +267,9 @@ def test_escaped_commands_turn_typed_mentions_into_user_links(standin: SlackStan
     assert forwarder.escape("@Ava Stone please") == "<@UREP0001|ava.stone> please"
     assert forwarder.escape("@morgan.lee") == "<@UMGR0001|morgan.lee>"
     assert forwarder.escape("@ava stonex") == "@ava stonex"
+
+
+def test_unknown_commands_are_refused_like_slack(standin: SlackStandin) -> None:
+    assert standin.forwarder.command("UREP0001", None, "/nope").error == "unknown_command"
+    notice = standin.state_for("UREP0001")["notices"][-1]["text"]
+    assert notice.startswith("/nope is not a valid command.")

@@ -32,6 +32,14 @@ function renderPeople(state) {
   select.value = page.user;
 }
 
+function renderCommands(state) {
+  const list = $("commands");
+  if (list.options.length || !state.commands.length) return;
+  for (const c of state.commands) {
+    list.append(new Option(`${c.command} ${c.usage_hint || ""} — ${c.description || ""}`, c.command));
+  }
+}
+
 function renderSidebar(state) {
   const nav = $("sidebar");
   nav.replaceChildren();
@@ -148,6 +156,7 @@ function draw(force) {
   if (!state) return;
   BlockKit.setDirectory([...state.members, { id: state.bot.id, name: state.bot.name }], state.conversations);
   renderPeople(state);
+  renderCommands(state);
   $("clock").textContent = `🕒 ${when(state.now)}`;
   $("advance").hidden = !state.clock;
   $("links").innerHTML = Object.entries(state.links).map(([name, url]) => `<a href="${BlockKit.esc(url)}" target="_blank">${BlockKit.esc(name)}</a>`).join(" ");
