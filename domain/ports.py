@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from domain.coaching import NoteView, Viewer
+from domain.contests import Contest, Participant, Status
 from domain.funnel import OpportunityPath, StageInfo
 from domain.goals import Goal
 from domain.kpis import KpiDefinition
+from domain.recognition import WonDeal
 from domain.records import CrmObject, CrmRecord
 from domain.timeutil import DateRange
 
@@ -189,6 +192,227 @@ class GoalStore(Protocol):
 
     def replace_config_goals(self, goals: Sequence[Goal], *, now: datetime) -> int:
         """Replace the goals that came from the YAML config with ``goals``."""
+
+
+# --- Jobs: the delivery outbox, run locks, job runs and Slack posting. ---------------------
+# Implemented by storage/outbox.py, storage/locks.py, storage/job_store.py and
+# integrations/slack_poster.py; used by jobs/ (which imports none of them).
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """A message a job wants sent once: ``key`` is unique for good (e.g. nudge:{rep}:{date}).
+
+    ``channel`` is a Slack user id (a DM) or a channel id/name.
+    """
+
+    key: str
+    channel: str
+    text: str
+    blocks: Sequence[Mapping[str, object]] = ()
+    not_before: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    """An outbox row claimed for sending; ``in_doubt`` means an earlier send may have landed."""
+
+    id: int
+    key: str
+    channel: str
+    text: str
+    blocks: list[dict[str, object]]
+    attempts: int
+    in_doubt: bool
+    created_at: datetime
+
+
+class OutboxStore(Protocol):
+    """The outbox as jobs and the dispatcher see it; one instance lives in one transaction."""
+
+    def enqueue(self, messages: Sequence[OutboundMessage], *, now: datetime) -> int:
+        """Insert messages whose key is new (ON CONFLICT DO NOTHING); return how many."""
+        ...
+
+    def claim(self, *, now: datetime, limit: int, lease: timedelta) -> list[ClaimedDelivery]:
+        """Mark up to ``limit`` due rows `sending` until ``now + lease`` and return them.
+
+        A row still `sending` after its lease (its sender stopped) comes back ``in_doubt``.
+        Rows another transaction is claiming are skipped, never waited for.
+        """
+        ...
+
+    def mark_sent(self, delivery_id: int, *, channel: str, ts: str, now: datetime) -> None:
+        """Record that Slack stored the message as ``ts`` in ``channel``."""
+        ...
+
+    def retry_later(
+        self, delivery_id: int, *, not_before: datetime, error: str, in_doubt: bool = False
+    ) -> None:
+        """Retry a row from ``not_before``; ``in_doubt`` keeps it to be looked up first."""
+        ...
+
+    def mark_failed(self, delivery_id: int, *, error: str) -> None:
+        """Give up on a row (Slack refused it for good); it is never sent."""
+        ...
+
+    def next_due(self) -> datetime | None:
+        """Return when the earliest unfinished row may be (re)tried; None when all are done."""
+        ...
+
+    def counts(self) -> dict[str, int]:
+        """Return how many rows are in each status."""
+        ...
+
+
+class RunLock(Protocol):
+    """A lock across processes (and machines sharing the database) around one job's run."""
+
+    def hold(self, name: str, *, timeout: float) -> AbstractContextManager[bool]:
+        """Hold the lock ``name`` for the block; yield False if it was not free in ``timeout``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class JobRunInfo:
+    """One recorded run of a job for a schedule slot."""
+
+    job_id: str
+    slot: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    detail: str | None
+
+
+class JobRunStore(Protocol):
+    """The `JobRun` table: each (job, slot) is claimed once across all instances."""
+
+    def start(self, job_id: str, slot: str, *, now: datetime) -> bool:
+        """Claim the slot (insert if absent); False when another run already has it."""
+        ...
+
+    def finish(self, job_id: str, slot: str, *, status: str, detail: str, now: datetime) -> None:
+        """Record how a claimed run ended."""
+        ...
+
+    def skip(self, job_id: str, slot: str, *, detail: str, now: datetime) -> bool:
+        """Record a slot missed beyond the grace window; False if it was already recorded."""
+        ...
+
+    def latest(self, job_id: str) -> JobRunInfo | None:
+        """Return the most recently started run of ``job_id``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class NudgeTarget:
+    """A rep who can get nudges: planning inputs plus where and how to address them."""
+
+    rep_id: int
+    slack_user_id: str
+    name: str
+    email: str
+    timezone: str | None
+    nudge_time: str | None
+    nudge_mode: str
+    snoozed_until: date | None
+    last_sent: date | None
+    team: str | None = None
+    manager_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ManagerTarget:
+    """A manager who gets the weekly digest, with the reps reporting to them."""
+
+    rep_id: int
+    slack_user_id: str
+    name: str
+    timezone: str | None
+    report_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """A coaching note's follow-up that is due."""
+
+    rep_id: int
+    rep_name: str
+    due: date
+    text: str
+
+
+class NudgeStore(Protocol):
+    """What nudges, digests and the snapshot job read and change outside the outbox."""
+
+    def nudge_targets(self, *, sent_since: datetime) -> list[NudgeTarget]:
+        """Return active sellers with a Slack id, with the local date of their last nudge."""
+        ...
+
+    def managers(self) -> list[ManagerTarget]:
+        """Return active managers with a Slack id and at least one active report."""
+        ...
+
+    def follow_ups_due(self, manager_id: int, *, until: date) -> list[FollowUp]:
+        """Return the manager's open coaching follow-ups due on or before ``until``."""
+        ...
+
+    def has_history(self, rep_ids: Sequence[int]) -> set[int]:
+        """Return which of ``rep_ids`` have any daily snapshot at all."""
+        ...
+
+    def set_nudge_preferences(
+        self, rep_id: int, *, mode: str | None = None, snoozed_until: date | None = None
+    ) -> None:
+        """Change a rep's nudge mode and/or snooze (what the nudge buttons do)."""
+        ...
+
+    def freeze_past_days(self, *, now: datetime, org_timezone: str) -> int:
+        """Mark every snapshot before its rep's local today frozen; return how many changed."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """Where Slack stored a message."""
+
+    channel: str
+    ts: str
+
+
+class RateLimited(Exception):
+    """Slack answered 429; wait ``retry_after`` seconds before the next post."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"rate limited; retry after {retry_after:g}s")
+        self.retry_after = retry_after
+
+
+class DeliveryUncertain(Exception):
+    """The post may have landed (connection lost after sending); look it up, never resend blind."""
+
+
+class DeliveryRejected(Exception):
+    """Slack refused the post; ``permanent`` errors (e.g. channel_not_found) are not retried."""
+
+    def __init__(self, error: str, *, permanent: bool) -> None:
+        super().__init__(error)
+        self.error = error
+        self.permanent = permanent
+
+
+class SlackPoster(Protocol):
+    """Posting scheduled messages to Slack and finding one that may already be there."""
+
+    def post(
+        self, channel: str, *, text: str, blocks: Sequence[Mapping[str, object]], key: str
+    ) -> Posted:
+        """Post a message carrying ``key`` in its metadata; raise the errors above."""
+        ...
+
+    def find(self, channel: str, *, key: str, since: datetime) -> Posted | None:
+        """Return the message carrying ``key`` posted to ``channel`` since ``since``, if any."""
         ...
 
 
@@ -287,4 +511,66 @@ class CoachingStore(Protocol):
 
     def notes_about(self, rep_id: int, viewer: Viewer, limit: int | None = None) -> list[NoteView]:
         """Return the notes about ``rep_id`` that ``viewer`` may read, newest first."""
+        ...
+
+
+# --- Contests and recognition (storage/contests.py; used by jobs/contests.py and the bot). ---
+
+
+@dataclass(frozen=True, slots=True)
+class ContestEventRecord:
+    """Something that happened to a contest, stored once under its unique key."""
+
+    contest_id: int
+    key: str
+    kind: str
+    at: datetime
+    data: Mapping[str, object]
+
+
+class ContestStore(Protocol):
+    """Contests, their events, and the reads that score them; one instance per transaction."""
+
+    def people(self) -> list[Participant]:
+        """Return the active sellers who can take part, with their Slack ids and opt-outs."""
+        ...
+
+    def add_contest(self, contest: Contest, *, now: datetime) -> Contest:
+        """Store a launched contest (rules and launch snapshot frozen) and return it with its id."""
+        ...
+
+    def contest(self, contest_id: int) -> Contest | None:
+        """Return one contest."""
+        ...
+
+    def contests(self, *, statuses: Sequence[Status] | None = None) -> list[Contest]:
+        """Return contests, newest first, optionally only in ``statuses``."""
+        ...
+
+    def set_status(self, contest_id: int, status: Status) -> None:
+        """Move a contest to ``status`` (its rules never change)."""
+        ...
+
+    def daily_values(
+        self, rep_ids: Sequence[int], rng: DateRange, *, kpi: str
+    ) -> dict[int, dict[date, float]]:
+        """Return rep -> day -> value of ``kpi`` over ``rng``, read from the daily snapshots."""
+        ...
+
+    def add_event(
+        self, contest_id: int, *, key: str, kind: str, at: datetime, data: Mapping[str, object]
+    ) -> bool:
+        """Record an event unless its key exists; return whether it was new."""
+        ...
+
+    def events(self, contest_id: int, *, kind: str | None = None) -> list[ContestEventRecord]:
+        """Return a contest's events in the order they happened."""
+        ...
+
+    def won_deals(self, *, since: date, min_amount: float) -> list[WonDeal]:
+        """Return deals won on or after ``since`` with an amount of at least ``min_amount``."""
+        ...
+
+    def data_as_of(self) -> datetime | None:
+        """Return when the oldest object's last successful sync finished."""
         ...
