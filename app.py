@@ -62,6 +62,7 @@ from integrations.slack_standin import Member, SlackStandin
 from jobs.sync import SyncSummary, run_sync
 from storage import migrate
 from storage.coaching import SqlCoachingStore
+from storage.contests import SqlContestStore
 from storage.db import DatabaseUnavailable, check_database, make_engine, session_scope
 from storage.directory import SqlDirectory
 from storage.goals import SqlGoalStore
@@ -69,7 +70,6 @@ from storage.metrics import SqlMetricsStore
 from storage.notes import notes_about
 from storage.queries import UnknownRep, active_sellers, data_as_of, kpi_totals, rep_by_email
 from storage.sync_store import SqlSyncStore
-from storage.tv import SqlTvEvents
 
 log = logging.getLogger("pacesetter")
 console = Console()
@@ -306,7 +306,10 @@ class Runtime:
         """Return the office TV's boards and splashes now (read-only)."""
         with session_scope(self.read_engine) as session:
             return tv_snapshot(
-                SqlMetricsStore(session), SqlTvEvents(session), self.tv_settings(), now=self.now()
+                SqlMetricsStore(session),
+                SqlContestStore(session),
+                self.tv_settings(),
+                now=self.now(),
             )
 
     def match_slack_users(self, client: WebClient) -> MatchReport:

@@ -7,18 +7,21 @@ and only names, teams and KPI totals leave this module; no goals, coaching or pi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Protocol
 
+from domain.contests import Contest, Scoring, Status, standings
 from domain.leaderboard import RankBy, Standing, rank
-from domain.ports import MetricsStore, RepProfile
+from domain.ports import ContestStore, MetricsStore, RepProfile
 from domain.timeutil import DateRange, Period, local_day, period_to_date, zone
 
 BOARD_SIZE = 10
 SPLASH_WINDOW = timedelta(days=2)
+RECENTLY_ENDED = timedelta(days=1)
+SHOWN = (Status.ACTIVE, Status.FINISHED)
 
 
 class SplashKind(StrEnum):
@@ -69,56 +72,6 @@ class TvSnapshot:
     boards: tuple[Board, ...]
     splashes: tuple[Splash, ...]
     timezone: str = "UTC"
-
-
-@dataclass(frozen=True, slots=True)
-class ContestView:
-    """A running or just-finished contest as the TV needs it."""
-
-    id: int
-    name: str
-    kpi: str
-    window: DateRange
-    participant_ids: frozenset[int] | None
-    prize: str | None = None
-    target: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ContestWin:
-    """A contest that was won: by whom, when."""
-
-    contest_id: int
-    contest_name: str
-    rep_id: int
-    at: datetime
-    prize: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class WonDeal:
-    """A closed-won opportunity (amount only; the account stays off the wall)."""
-
-    id: int
-    rep_id: int | None
-    amount: float
-    at: datetime
-
-
-class TvEvents(Protocol):
-    """What the TV reads besides KPI totals: contests and recent wins."""
-
-    def contests(self, day: date) -> list[ContestView]:
-        """Return contests whose window contains ``day`` or ended within the last days."""
-        ...
-
-    def contest_wins(self, since: datetime) -> list[ContestWin]:
-        """Return contests won since ``since``."""
-        ...
-
-    def won_deals(self, since: datetime, *, min_amount: float) -> list[WonDeal]:
-        """Return opportunities won since ``since`` worth at least ``min_amount``."""
-        ...
 
 
 class TvFeed(Protocol):
@@ -175,7 +128,7 @@ def board(
 
 
 def snapshot(
-    metrics: MetricsStore, events: TvEvents, settings: TvSettings, *, now: datetime
+    metrics: MetricsStore, contests: ContestStore, settings: TvSettings, *, now: datetime
 ) -> TvSnapshot:
     """Build the TV's boards and splashes at ``now`` from the ports, public data only."""
     today = local_day(now, zone(settings.org_timezone))
@@ -197,71 +150,116 @@ def snapshot(
     ]
     # A board where nobody has anything yet is noise on a wall screen; keep it only if all are.
     boards = [b for b in boards if any(line.value for line in b.lines)] or boards[:1]
-    for contest in events.contests(today):
-        boards.append(contest_board(metrics, contest, people, today, labels))
+    shown = [c for c in contests.contests(statuses=SHOWN) if _on_screen(c, today)]
+    as_of = contests.data_as_of()
+    for contest in shown:
+        boards.append(
+            contest_board(contests, contest, people, today=today, labels=labels, data_as_of=as_of)
+        )
     return TvSnapshot(
         title=settings.title,
         generated_at=now,
         boards=tuple(boards),
-        splashes=tuple(splashes(events, settings, people, now=now)),
+        splashes=tuple(splashes(contests, shown, settings, people, now=now)),
         timezone=settings.org_timezone,
     )
 
 
+def _on_screen(contest: Contest, today: date) -> bool:
+    """Show running contests, and finished ones for a day after they end."""
+    rules = contest.rules
+    return contest.id is not None and rules.start <= today <= rules.end + RECENTLY_ENDED
+
+
 def contest_board(
-    metrics: MetricsStore,
-    contest: ContestView,
+    store: ContestStore,
+    contest: Contest,
     people: dict[int, RepProfile],
+    *,
     today: date,
     labels: dict[str, str],
+    data_as_of: datetime | None,
 ) -> Board:
-    """Return a contest's public standings: its KPI summed over its window so far."""
-    end = min(today, contest.window.end)
-    entrants = {
-        rid: rep
-        for rid, rep in people.items()
-        if contest.participant_ids is None or rid in contest.participant_ids
-    }
-    totals = metrics.totals(
-        DateRange(contest.window.start, end), kpis=[contest.kpi], rep_ids=list(entrants)
-    )
-    target = f" · first to {contest.target:g}" if contest.target else ""
-    prize = f" · prize: {contest.prize}" if contest.prize else ""
-    return board(
-        f"contest:{contest.id}",
-        {rep: kpis.get(contest.kpi, 0.0) for rep, kpis in totals.items()},
-        entrants,
-        title=f"🏆 {contest.name}",
-        subtitle=f"{labels.get(contest.kpi, contest.kpi.replace('_', ' '))}{target}{prize}"
-        f" · ends {contest.window.end:%b %-d}",
+    """Return a contest's standings as its own rules score them, public lines only."""
+    rules = contest.rules
+    ids = [p.id for p in contest.participants]
+    daily = store.daily_values(ids, DateRange(rules.start, min(today, rules.end)), kpi=rules.kpi)
+    table = standings(contest, daily, as_of_day=today, data_as_of=data_as_of)
+    lines = tuple(
+        BoardLine(
+            rank=entry.rank,
+            name=entry.competitor.label,
+            team=None if rules.team_contest else people[entry.competitor.members[0]].team,
+            value=round(entry.score, 1),
+        )
+        for entry in table.entries
+        if rules.team_contest or entry.competitor.members[0] in people
+    )[:BOARD_SIZE]
+    target = f" · first to {rules.target:g}" if rules.target else ""
+    prize = f" · prize: {rules.prizes[0]}" if rules.prizes else ""
+    what = labels.get(rules.kpi, rules.kpi.replace("_", " ").capitalize())
+    return Board(
+        key=f"contest:{contest.id}",
+        title=f"🏆 {rules.name}",
+        subtitle=f"{what}{target}{prize} · ends {rules.end:%b %-d}",
+        unit="" if rules.scoring is Scoring.COUNT else "%",
+        lines=lines,
     )
 
 
 def splashes(
-    events: TvEvents, settings: TvSettings, people: dict[int, RepProfile], *, now: datetime
+    store: ContestStore,
+    shown: Sequence[Contest],
+    settings: TvSettings,
+    people: dict[int, RepProfile],
+    *,
+    now: datetime,
 ) -> list[Splash]:
-    """Return recent contest wins and big deals by reps who may be shown, oldest first."""
+    """Return recent contest wins and big deals by people who may be shown, oldest first."""
     since = now - SPLASH_WINDOW
     result = [
-        Splash(
-            key=f"contest:{win.contest_id}:won",
-            kind=SplashKind.CONTEST_WON,
-            headline=f"{people[win.rep_id].name} wins {win.contest_name}!",
-            detail=f"Prize: {win.prize}" if win.prize else "Congratulations!",
-            at=win.at,
-        )
-        for win in events.contest_wins(since)
-        if win.rep_id in people
+        splash
+        for contest in shown
+        for event in store.events(contest.id or 0, kind="won")
+        if event.at >= since
+        for splash in [contest_splash(contest, event.data, event.at, people)]
+        if splash is not None
     ]
-    result += [
-        Splash(
-            key=f"deal:{deal.id}",
-            kind=SplashKind.BIG_DEAL,
-            headline=f"{people[deal.rep_id].name} closed a big deal!",
-            detail=f"${deal.amount:,.0f} won",
-            at=deal.at,
-        )
-        for deal in events.won_deals(since, min_amount=settings.big_deal_amount)
-        if deal.rep_id in people
-    ]
+    tz = zone(settings.org_timezone)
+    for deal in store.won_deals(since=local_day(since, tz), min_amount=settings.big_deal_amount):
+        if deal.rep_id in people:
+            result.append(
+                Splash(
+                    key=f"deal:{deal.source}:{deal.crm_id}",
+                    kind=SplashKind.BIG_DEAL,
+                    headline=f"{people[deal.rep_id].name} closed a big deal!",
+                    detail=f"${deal.amount:,.0f} won",
+                    at=datetime.combine(deal.closed_on, time(0), tz),
+                )
+            )
     return sorted(result, key=lambda s: (s.at, s.key))
+
+
+def contest_splash(
+    contest: Contest, data: Mapping[str, object], at: datetime, people: dict[int, RepProfile]
+) -> Splash | None:
+    """Return the splash for a contest's `won` event, naming only who may be shown."""
+    raw = data.get("winners")
+    winners = [int(str(w)) for w in raw] if isinstance(raw, list | tuple) else []
+    if contest.rules.team_contest:
+        teams = sorted({p.team or "No team" for p in contest.participants if p.id in winners})
+        names = [f"Team {t}" for t in teams]
+    else:
+        names = [people[w].name for w in winners if w in people]
+    if not names:
+        return None
+    who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    verb = "wins" if len(names) == 1 else "win"
+    prize = contest.rules.prizes[0] if contest.rules.prizes else None
+    return Splash(
+        key=f"contest:{contest.id}:won",
+        kind=SplashKind.CONTEST_WON,
+        headline=f"{who} {verb} {contest.rules.name}!",
+        detail=f"Prize: {prize}" if prize else "Congratulations!",
+        at=at,
+    )

@@ -14,13 +14,15 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import select
 
 import app
 from config import AppConfig, GoalConfig, OrgConfig, SandboxConfig, Settings
+from domain.calendar import WorkCalendar
+from domain.contest_service import draft, launch
+from domain.contests import ContestRules, Rule, Status
 from jobs.sync import run_sync
+from storage.contests import SqlContestStore
 from storage.db import session_scope
-from storage.models import Contest, ContestEvent, Rep
 
 NOW = datetime(2026, 11, 19, 14, 0, tzinfo=UTC)  # a Thursday morning in New York
 TZ = "America/New_York"
@@ -108,35 +110,44 @@ def test_tv_splashes_within_seconds_of_a_contest_win(
     demo: app.DemoServices, page: Any, shot: Any
 ) -> None:
     rt = demo.rt
-    page.goto(f"{demo.tv.url}/?poll=0.5&cycle=2&splash=30")
+    page.goto(f"{demo.tv.url}/?poll=0.5&cycle=1&splash=30")
     page.wait_for_selector("table[data-board]")
     shot(page, "tv-board")
     rep = _rep_of(demo, MANAGER)
+    today = rt.org_today()
+    rules = ContestRules(
+        name="November call blitz",
+        kpi="conversations",
+        rule=Rule.FIRST_TO,
+        target=10,
+        start=today - timedelta(days=3),
+        end=today,
+        channel="#blitz",
+        prizes=("Team lunch",),
+    )
     with session_scope(rt.engine) as session:
-        rep_id = session.execute(select(Rep.id).where(Rep.email == rep.email)).scalar_one()
-        today = rt.org_today()
-        contest = Contest(
-            name="November call blitz",
-            kpi="conversations",
-            rule="first-to",
-            target=10,
-            start_day=today - timedelta(days=3),
-            end_day=today,
-            channel="#blitz",
-            status="won",
-            prize="Team lunch",
+        store = SqlContestStore(session)
+        contest = launch(
+            draft(
+                rules,
+                store=store,
+                goals=[],
+                calendar=WorkCalendar(),
+                created_by=MANAGER,
+                now=rt.now(),
+            ),
+            store=store,
+            now=rt.now(),
         )
-        session.add(contest)
-        session.flush()
+    page.locator("table[data-board^='contest:']").wait_for(timeout=15_000)
+    shot(page, "tv-contest-board")
+    rep_id = next(p.id for p in contest.participants if p.email == rep.email)
+    with session_scope(rt.engine) as session:
         # What `jobs run contests` records when someone reaches the target.
-        session.add(
-            ContestEvent(
-                contest_id=contest.id,
-                key=f"contest:{contest.id}:won",
-                kind="won",
-                at=rt.now(),
-                data={"rep_id": rep_id},
-            )
+        store = SqlContestStore(session)
+        store.set_status(contest.id or 0, Status.FINISHED)
+        store.add_event(
+            contest.id or 0, key="won", kind="won", at=rt.now(), data={"winners": [rep_id]}
         )
     won_at = time.monotonic()
     splash = page.locator("#splash:not([hidden])")
