@@ -46,7 +46,18 @@ from config import (
     load_app_config,
     load_settings,
 )
+from domain import contest_service
 from domain.calendar import WorkCalendar
+from domain.contests import (
+    Contest,
+    ContestError,
+    ContestRules,
+    ParticipantSpec,
+    Rule,
+    Scoring,
+    Standings,
+    format_score,
+)
 from domain.goals import Goal, Scope
 from domain.identity import MatchReport, match_reps
 from domain.kpis import KpiCatalog, KpiDefinition
@@ -59,6 +70,7 @@ from domain.tv import snapshot as tv_snapshot
 from integrations.sandbox import SandboxOrg, SandboxSource
 from integrations.slack_directory import SlackUserDirectory
 from integrations.slack_standin import Member, SlackStandin
+from jobs.contests import ContestPolicy, ContestRunSummary, RecognitionPolicy, run_contests
 from jobs.sync import SyncSummary, run_sync
 from storage import migrate
 from storage.coaching import SqlCoachingStore
@@ -68,6 +80,7 @@ from storage.directory import SqlDirectory
 from storage.goals import SqlGoalStore
 from storage.metrics import SqlMetricsStore
 from storage.notes import notes_about
+from storage.outbox import SqlOutboxStore
 from storage.queries import UnknownRep, active_sellers, data_as_of, kpi_totals, rep_by_email
 from storage.sync_store import SqlSyncStore
 
@@ -86,6 +99,10 @@ db_cli = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_he
 cli.add_typer(db_cli, name="db")
 notes_cli = typer.Typer(help="Coaching notes.", no_args_is_help=True)
 cli.add_typer(notes_cli, name="notes")
+contest_cli = typer.Typer(
+    help="Contests (spiffs): create, list, show, cancel.", no_args_is_help=True
+)
+cli.add_typer(contest_cli, name="contest")
 
 
 class UsageProblem(ValueError):
@@ -98,10 +115,20 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     UnknownRep,
     UsageProblem,
     SourceError,
+    ContestError,
 )
 
 
 # composition ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContestUnitImpl:
+    """The contests job's stores on one session (``jobs.contests.ContestUnit``)."""
+
+    contests: SqlContestStore
+    outbox: SqlOutboxStore
+    goals: SqlGoalStore
 
 
 @dataclass
@@ -316,6 +343,47 @@ class Runtime:
         """Link unmatched reps to Slack users by email; return what was linked and what not."""
         with self.bot_stores() as stores:
             return match_reps(stores.directory, SlackUserDirectory(client))
+
+    # contests --------------------------------------------------------------------------------
+
+    @contextmanager
+    def contest_unit(self) -> Iterator[ContestUnitImpl]:
+        """Yield the contests job's stores on one session, committed on exit."""
+        with session_scope(self.engine) as session:
+            yield ContestUnitImpl(
+                contests=SqlContestStore(session),
+                outbox=SqlOutboxStore(session),
+                goals=SqlGoalStore(session),
+            )
+
+    def contest_policy(self) -> ContestPolicy:
+        """Return the contests job's cadence and recognition rules from the YAML config."""
+        conf = self.config.contests
+        rec = conf.recognition
+        return ContestPolicy(
+            timezone=self.config.org.timezone,
+            standings_hours=tuple(conf.standings_hours),
+            lead_change_min_minutes=conf.lead_change_min_minutes,
+            final_sync_grace=timedelta(minutes=conf.final_sync_grace_minutes),
+            correction_days=conf.correction_days,
+            recognition=RecognitionPolicy(
+                channel=rec.channel,
+                deal_min_amount=rec.big_deal_amount,
+                deal_lookback_days=rec.big_deal_lookback_days,
+                best_week_kpis=tuple(rec.best_week_kpis),
+                min_history_weeks=rec.min_history_weeks,
+                streak_kpi=rec.streak_kpi,
+                streak_minimum=rec.streak_minimum,
+                streak_milestones=tuple(rec.streak_milestones),
+                calendar=self.scorecard_rules().calendar,
+            ),
+        )
+
+    def run_contests(self, *, final_sync: Callable[[], None] | None = None) -> ContestRunSummary:
+        """Run the contests job once (standings, winners, corrections, recognition)."""
+        return run_contests(
+            self.contest_unit, now=self.now(), policy=self.contest_policy(), final_sync=final_sync
+        )
 
 
 def runtime(*, demo: bool = False) -> Runtime:
@@ -788,6 +856,261 @@ def _doctor_slack(rt: Runtime) -> int:
     if report.linked:
         console.print(f"[green]ok[/green]   linked {len(report.linked)} reps to Slack by email")
     return 0
+
+
+# contests ------------------------------------------------------------------------------------
+
+
+def contest_rules(
+    *,
+    name: str,
+    kpi: str,
+    rule: str,
+    target: float | None,
+    start: str,
+    end: str,
+    participants: str,
+    scoring: str,
+    team: bool,
+    channel: str,
+    prizes: list[str],
+    known_kpis: tuple[str, ...],
+) -> ContestRules:
+    """Turn the `contest create` options into rules, or raise a UsageProblem/ContestError."""
+    if kpi not in known_kpis:
+        raise UsageProblem(f"--kpi '{kpi}' is not a KPI; use one of: {', '.join(known_kpis)}")
+    try:
+        chosen_rule, chosen_scoring = Rule(rule), Scoring(scoring)
+    except ValueError:
+        raise UsageProblem(
+            "--rule must be most, first-to or threshold; --scoring count, percent or improvement"
+        ) from None
+    first = parse_day(start, "--start", date.min)
+    return ContestRules(
+        name=name.strip(),
+        kpi=kpi,
+        rule=chosen_rule,
+        target=target,
+        start=first,
+        end=parse_day(end, "--end", first),
+        channel=channel.strip(),
+        participants=ParticipantSpec.parse(participants),
+        scoring=chosen_scoring,
+        team_contest=team,
+        prizes=tuple(p.strip() for p in prizes if p.strip()),
+    )
+
+
+def contest_json(
+    contest: Contest, table: Standings | None, rt: Runtime, events: list[dict[str, object]]
+) -> dict[str, Any]:
+    """Return the `contest show --json` shape."""
+    rules = contest.rules
+    tz = zone(rt.config.org.timezone)
+    return {
+        "id": contest.id,
+        "name": rules.name,
+        "status": contest.status.value,
+        "kpi": rules.kpi,
+        "rule": rules.rule.value,
+        "target": rules.target,
+        "scoring": rules.scoring.value,
+        "team_contest": rules.team_contest,
+        "start": rules.start.isoformat(),
+        "end": rules.end.isoformat(),
+        "window": {
+            "opens": rules.opens_at(tz).astimezone(UTC).isoformat(),
+            "closes": rules.closes_at(tz).astimezone(UTC).isoformat(),
+            "timezone": tz.key,
+        },
+        "participants": [
+            {"email": p.email, "name": p.name, "team": p.team} for p in contest.participants
+        ],
+        "prizes": list(rules.prizes),
+        "channel": rules.channel,
+        "description": rules.describe(),
+        "standings": None
+        if table is None
+        else [
+            {
+                "rank": e.rank,
+                "name": e.competitor.label,
+                "key": e.competitor.key,
+                "score": e.score,
+                "actual": e.actual,
+                "gap_to_next_place": e.gap_above,
+                "lead": e.lead,
+            }
+            for e in table.entries
+        ],
+        "unranked": [] if table is None else [c.label for c in table.unranked],
+        "data_as_of": table.data_as_of.isoformat() if table and table.data_as_of else None,
+        "events": events,
+    }
+
+
+def print_standings(contest: Contest, table: Standings, title: str) -> None:
+    """Print a standings table with the gap to the next place and 'data as of'."""
+    grid = Table(title=title)
+    for column in ("#", "competitor", "score", "gap to next place"):
+        grid.add_column(column)
+    scoring = contest.rules.scoring
+    for e in table.entries:
+        gap = (
+            f"-{format_score(e.gap_above, scoring)}"
+            if e.gap_above is not None
+            else (f"leads by {format_score(e.lead, scoring)}" if e.lead is not None else "")
+        )
+        grid.add_row(str(e.rank), e.competitor.label, format_score(e.score, scoring), gap)
+    console.print(grid)
+    if table.unranked:
+        console.print(
+            "Not ranked (no goal in the window): " + ", ".join(c.label for c in table.unranked)
+        )
+    as_of = table.data_as_of.isoformat() if table.data_as_of else "no finished sync yet"
+    console.print(f"data as of {as_of}", highlight=False)
+
+
+@contest_cli.command("create")
+def contest_create(
+    *,
+    name: Annotated[str, typer.Option(help="The contest's name")],
+    kpi: Annotated[str, typer.Option(help="The KPI that scores")],
+    rule: Annotated[str, typer.Option(help="most | first-to | threshold")],
+    start: Annotated[str, typer.Option(help="First day, YYYY-MM-DD (org time zone)")],
+    end: Annotated[str, typer.Option(help="Last day, YYYY-MM-DD (inclusive)")],
+    channel: Annotated[str, typer.Option(help="Where standings and winners are posted")],
+    target: Annotated[float | None, typer.Option(help="N for first-to and threshold")] = None,
+    participants: Annotated[str, typer.Option(help="all | team:NAME | EMAIL,EMAIL")] = "all",
+    scoring: Annotated[str, typer.Option(help="count | percent | improvement")] = "count",
+    team_contest: Annotated[
+        bool, typer.Option("--team-contest", help="Team totals compete")
+    ] = False,
+    prize: Annotated[
+        list[str] | None, typer.Option(help="Prize text; repeat for 1st, 2nd, 3rd place")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show who would be winning; store nothing")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Create and launch a contest (rules are frozen at launch), after a dry run."""
+    rt = runtime()
+    rules = contest_rules(
+        name=name,
+        kpi=kpi,
+        rule=rule,
+        target=target,
+        start=start,
+        end=end,
+        participants=participants,
+        scoring=scoring,
+        team=team_contest,
+        channel=channel,
+        prizes=prize or [],
+        known_kpis=tuple(d.name for d in rt.definitions),
+    )
+    tz = zone(rt.config.org.timezone)
+    with rt.contest_unit() as unit:
+        draft = contest_service.draft(
+            rules,
+            store=unit.contests,
+            goals=unit.goals.goals(kpi=rules.kpi),
+            calendar=rt.scorecard_rules().calendar,
+            created_by="cli",
+            now=rt.now(),
+        )
+        table = contest_service.dry_run(draft, store=unit.contests, now=rt.now(), tz=tz)
+        launched = (
+            None if dry_run else contest_service.launch(draft, store=unit.contests, now=rt.now())
+        )
+    shown = launched or draft
+    if as_json:
+        console.print_json(data=contest_json(shown, table, rt, []))
+        return
+    print_standings(shown, table, f"Dry run: {rules.name} ({rules.describe()})")
+    if launched is None:
+        console.print("Dry run only: nothing was stored.")
+    else:
+        console.print(
+            f"Launched contest #{launched.id} '{rules.name}' in {rules.channel}; "
+            "`pacesetter jobs run contests` posts the announcement.",
+            highlight=False,
+        )
+
+
+@contest_cli.command("list")
+def contest_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """List contests, newest first."""
+    rt = runtime()
+    with rt.contest_unit() as unit:
+        contests = unit.contests.contests()
+    rows = [
+        {
+            "id": c.id,
+            "name": c.rules.name,
+            "status": c.status.value,
+            "kpi": c.rules.kpi,
+            "rule": c.rules.rule.value,
+            "start": c.rules.start.isoformat(),
+            "end": c.rules.end.isoformat(),
+            "channel": c.rules.channel,
+        }
+        for c in contests
+    ]
+    if as_json:
+        console.print_json(data=rows)
+        return
+    grid = Table(title="Contests")
+    for column in ("id", "name", "status", "kpi", "rule", "start", "end", "channel"):
+        grid.add_column(column)
+    for row in rows:
+        grid.add_row(
+            *(
+                str(row[k])
+                for k in ("id", "name", "status", "kpi", "rule", "start", "end", "channel")
+            )
+        )
+    console.print(grid)
+
+
+@contest_cli.command("show")
+def contest_show(
+    ref: Annotated[str, typer.Argument(help="Contest id or name")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Show a contest's rules, current standings (with 'data as of') and its events."""
+    rt = runtime()
+    tz = zone(rt.config.org.timezone)
+    with rt.contest_unit() as unit:
+        contest = contest_service.find(unit.contests, ref)
+        table = contest_service.dry_run(contest, store=unit.contests, now=rt.now(), tz=tz)
+        assert contest.id is not None
+        events: list[dict[str, object]] = [
+            {"key": e.key, "kind": e.kind, "at": e.at.isoformat(), "data": dict(e.data)}
+            for e in unit.contests.events(contest.id)
+        ]
+    if as_json:
+        console.print_json(data=contest_json(contest, table, rt, events))
+        return
+    console.print(
+        f"#{contest.id} {contest.rules.name} [{contest.status.value}]: {contest.rules.describe()}",
+        highlight=False,
+    )
+    print_standings(contest, table, "Standings")
+    for event in events:
+        console.print(f"{event['at']} {event['kind']} {event['key']}", highlight=False)
+
+
+@contest_cli.command("cancel")
+def contest_cancel(ref: Annotated[str, typer.Argument(help="Contest id or name")]) -> None:
+    """Cancel a running contest (the channel is told; nobody wins)."""
+    rt = runtime()
+    with rt.contest_unit() as unit:
+        contest = contest_service.cancel(unit.contests, ref, by="cli", now=rt.now())
+    console.print(f"Canceled contest #{contest.id} '{contest.rules.name}'.", highlight=False)
 
 
 # entry point ---------------------------------------------------------------------------------

@@ -163,6 +163,30 @@ class SandboxConfig(_Strict):
     history_days: int = Field(default=120, ge=14, le=800)
 
 
+class RecognitionConfig(_Strict):
+    """Recognition posts; no ``channel`` means recognition is off."""
+
+    channel: str | None = None
+    big_deal_amount: float | None = Field(default=50_000.0, ge=0)
+    big_deal_lookback_days: int = Field(default=7, ge=1, le=90)
+    best_week_kpis: list[str] = Field(default_factory=lambda: ["prospecting"])
+    min_history_weeks: int = Field(default=4, ge=1)
+    streak_kpi: str | None = "prospecting"
+    streak_minimum: float = Field(default=20.0, gt=0)
+    streak_milestones: list[int] = Field(default_factory=lambda: [5, 10, 20, 50, 100])
+
+
+class ContestsConfig(_Strict):
+    """Contest posting cadence, who may create contests, and recognition."""
+
+    standings_hours: list[int] = Field(default_factory=lambda: [9, 16])
+    lead_change_min_minutes: int = Field(default=60, ge=0)
+    final_sync_grace_minutes: int = Field(default=120, ge=0)
+    correction_days: int = Field(default=7, ge=0)
+    job_minutes: int = Field(default=15, ge=1, le=60)
+    recognition: RecognitionConfig = RecognitionConfig()
+
+
 class AppConfig(_Strict):
     """Everything in the YAML config file; every section has defaults."""
 
@@ -174,6 +198,7 @@ class AppConfig(_Strict):
     sandbox: SandboxConfig = SandboxConfig()
     sources: list[Literal["sandbox", "salesforce", "hubspot"]] | None = None
     salesforce: SalesforceOptions = Field(default_factory=SalesforceOptions)
+    contests: ContestsConfig = ContestsConfig()
 
     def kpi_definitions(self) -> tuple[KpiDefinition, ...]:
         """Return the default KPIs with this config's overrides and additions applied."""

@@ -49,8 +49,15 @@ STREAK_LOOKBACK_DAYS = 120
 class ContestUnit(Protocol):
     """The stores one contests transaction works with (app.py builds them on one session)."""
 
-    contests: ContestStore
-    outbox: OutboxStore
+    @property
+    def contests(self) -> ContestStore:
+        """Return contests, their events and the scoring reads."""
+        ...
+
+    @property
+    def outbox(self) -> OutboxStore:
+        """Return the delivery outbox."""
+        ...
 
 
 ContestUow = Callable[[], AbstractContextManager[ContestUnit]]
