@@ -65,7 +65,7 @@ from domain.ports import CrmSource, PageStats, SourceError, SyncStore
 from domain.records import CrmObject
 from domain.scorecard import ScorecardRules, Scorecards
 from domain.timeutil import Period, local_day, period_range, period_to_date, zone
-from domain.tv import TvSettings, TvSnapshot
+from domain.tv import BIG_DEAL, TvSettings, TvSnapshot
 from domain.tv import snapshot as tv_snapshot
 from integrations.sandbox import SandboxOrg, SandboxSource
 from integrations.slack_directory import SlackUserDirectory
@@ -327,6 +327,7 @@ class Runtime:
             units=tuple((k, known[k].unit) for k in known),
             title=self.config.org.name,
             org_timezone=self.config.org.timezone,
+            big_deal_amount=self.config.contests.recognition.big_deal_amount or BIG_DEAL,
         )
 
     def tv_snapshot(self) -> TvSnapshot:
@@ -1237,10 +1238,11 @@ def demo_advance(services: DemoServices, days: float) -> str:
     schedules = rt.config.schedules
     morning = (datetime.combine(date.min, schedules.nudge_time) + timedelta(minutes=15)).time()
     services.clock.advance(days, at=morning, tz=rt.config.org.timezone)
-    summary = run_sync(rt.sandbox_source(), rt.sync_store, rt.definitions, now=rt.now)
+    synced = run_sync(rt.sandbox_source(), rt.sync_store, rt.definitions, now=rt.now)
+    contests = rt.run_contests()
     services.tv.refresh()
     local = rt.now().astimezone(zone(rt.config.org.timezone))
-    return f"It is now {local:%A %b %-d, %H:%M}. {summary.line()}"
+    return f"It is now {local:%A %b %-d, %H:%M}. {synced.line()}. Contests: {contests.line()}"
 
 
 def serve_demo(rt: Runtime, *, port: int, tv_port: int) -> None:

@@ -21,6 +21,7 @@ from domain.timeutil import DateRange, Period, local_day, period_to_date, zone
 BOARD_SIZE = 10
 SPLASH_WINDOW = timedelta(days=2)
 RECENTLY_ENDED = timedelta(days=1)
+BIG_DEAL = 50_000.0
 SHOWN = (Status.ACTIVE, Status.FINISHED)
 
 
@@ -89,7 +90,7 @@ class TvSettings:
     kpis: tuple[str, ...] = ("won_amount", "wins", "meaningful_conversations", "conversations")
     labels: tuple[tuple[str, str], ...] = ()
     units: tuple[tuple[str, str], ...] = ()
-    big_deal_amount: float = 50_000.0
+    big_deal_amount: float = BIG_DEAL
     title: str = "Pacesetter"
     org_timezone: str = "UTC"
 
