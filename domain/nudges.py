@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Protocol
@@ -156,16 +157,10 @@ def plan_nudges(
 
 def nudge_for(recipient: NudgeRecipient, *, now: datetime, policy: NudgePolicy) -> DueNudge | None:
     """Return the rep's nudge if it is due at ``now``, else None."""
-    if recipient.mode is NudgeMode.OFF:
-        return None
-    tz = zone(recipient.timezone, policy.org_timezone)
+    tz = _zone(recipient.timezone, policy.org_timezone)
     local = now.astimezone(tz)
     today = local.date()
-    if recipient.last_sent is not None and recipient.last_sent >= today:
-        return None
-    if recipient.snoozed_until is not None and recipient.snoozed_until >= today:
-        return None
-    if not policy.calendar.is_working_day(today):
+    if not _may_nudge(recipient, today, policy.calendar):
         return None
     kind = NudgeKind.DAILY
     if recipient.mode is NudgeMode.WEEKLY:
@@ -178,9 +173,102 @@ def nudge_for(recipient: NudgeRecipient, *, now: datetime, policy: NudgePolicy) 
     return DueNudge(rep_id=recipient.rep_id, local_date=today, kind=kind, due_at=due_at)
 
 
+@lru_cache(maxsize=1024)
+def _zone(name: str | None, fallback: str) -> ZoneInfo:
+    # ZoneInfo keeps only 8 zones strongly cached; planning thousands of reps across many
+    # zones would otherwise reread the zone files for nearly every rep.
+    return zone(name, fallback)
+
+
+def _may_nudge(recipient: NudgeRecipient, today: date, calendar: WorkingDays) -> bool:
+    """Say whether the rep may get a nudge on local ``today`` at all (mode, sent, snooze)."""
+    return (
+        recipient.mode is not NudgeMode.OFF
+        and (recipient.last_sent is None or recipient.last_sent < today)
+        and (recipient.snoozed_until is None or recipient.snoozed_until < today)
+        and calendar.is_working_day(today)
+    )
+
+
 def _first_working_day_of_week(calendar: WorkingDays, day: date) -> bool:
     monday = day - timedelta(days=day.weekday())
     for offset in range(day.weekday()):
         if calendar.is_working_day(monday + timedelta(days=offset)):
             return False
     return True
+
+
+class NudgeAction(StrEnum):
+    """The nudge's buttons (the bot handles them; the values are the Slack action ids)."""
+
+    SNOOZE_DAY = "nudge_snooze_day"
+    WEEKLY = "nudge_switch_weekly"
+    DAILY = "nudge_switch_daily"
+    OFF = "nudge_turn_off"
+
+
+@dataclass(frozen=True, slots=True)
+class PreferenceChange:
+    """What a button changes on the rep: ``Rep.nudge_mode`` and/or ``Rep.snoozed_until``."""
+
+    mode: NudgeMode | None = None
+    snoozed_until: date | None = None
+
+
+def preference_change(
+    action: NudgeAction, *, nudge_date: date, calendar: WorkingDays
+) -> PreferenceChange:
+    """Return the storage effect of a nudge button pressed on the nudge of ``nudge_date``.
+
+    Snoozing skips the next working day's nudge; the mode buttons switch for good.
+    """
+    if action is NudgeAction.SNOOZE_DAY:
+        return PreferenceChange(snoozed_until=next_working_day(calendar, nudge_date))
+    if action is NudgeAction.WEEKLY:
+        return PreferenceChange(mode=NudgeMode.WEEKLY)
+    if action is NudgeAction.DAILY:
+        return PreferenceChange(mode=NudgeMode.DAILY)
+    return PreferenceChange(mode=NudgeMode.OFF)
+
+
+def next_working_day(calendar: WorkingDays, day: date, *, limit: int = 366) -> date:
+    """Return the first working day after ``day`` (``day`` + 1 if none within ``limit``)."""
+    for n in range(1, limit + 1):
+        candidate = day + timedelta(days=n)
+        if calendar.is_working_day(candidate):
+            return candidate
+    return day + timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class KpiResult:
+    """One KPI in a nudge: yesterday's result against its goal, and today's pace target."""
+
+    kpi: str
+    label: str
+    actual: float
+    goal: float | None
+    needed_today: float | None = None
+    status: str = "no_goal"
+    streak: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NudgeContent:
+    """Everything a nudge says, as values; jobs/messages.py renders it."""
+
+    rep_id: int
+    rep_name: str
+    local_date: date
+    kind: NudgeKind
+    previous_day: date | None = None
+    results: tuple[KpiResult, ...] = ()
+    streak: int | None = None
+    suggestion: str | None = None
+    welcome: bool = False
+    period_label: str = "this week"
+
+    @property
+    def behind(self) -> tuple[KpiResult, ...]:
+        """Return the KPIs that need more than usual today to get back on pace."""
+        return tuple(r for r in self.results if r.status == "behind" and r.needed_today)

@@ -40,7 +40,13 @@ PERMANENT_ERRORS = frozenset(
         "restricted_action",
     }
 )
-_NETWORK_ERRORS = (urllib.error.URLError, HTTPException, ConnectionError, TimeoutError, socket.timeout)
+_NETWORK_ERRORS = (
+    urllib.error.URLError,
+    HTTPException,
+    ConnectionError,
+    TimeoutError,
+    socket.timeout,
+)
 
 
 def make_client(token: str, base_url: str, *, timeout: int = 30) -> WebClient:

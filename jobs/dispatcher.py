@@ -109,7 +109,9 @@ class Pacer:
         if self.updated is None:
             self.tokens = float(self.burst)
         else:
-            self.tokens = min(float(self.burst), self.tokens + (now - self.updated) * self.per_second)
+            self.tokens = min(
+                float(self.burst), self.tokens + (now - self.updated) * self.per_second
+            )
         self.updated = now
 
 
@@ -130,7 +132,9 @@ class Dispatcher:
         self.now = now
         self.sleep = sleep
         self.policy = policy or DispatchPolicy()
-        self.pacer = Pacer(self.policy.per_second, self.policy.burst, self.policy.channel_interval_s)
+        self.pacer = Pacer(
+            self.policy.per_second, self.policy.burst, self.policy.channel_interval_s
+        )
 
     def drain(self, *, max_wait_s: float = 0.0) -> DispatchSummary:
         """Send everything due, waiting up to ``max_wait_s`` in total for rows due later."""

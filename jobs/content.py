@@ -1,0 +1,201 @@
+"""What nudges and digests say, from the scorecard domain (goals, pacing, streaks, diagnosis).
+
+No pacing math lives here: the previous working day against goal and the week's pace come
+from ``domain.scorecard.Scorecards``; the suggestion comes from ``domain.diagnosis``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from domain.calendar import previous_working_day
+from domain.diagnosis import Diagnosis, RepFunnel, diagnose
+from domain.nudges import DueNudge, KpiResult, NudgeContent, NudgeKind
+from domain.pacing import Status
+from domain.ports import ManagerTarget, MetricsStore, NudgeStore, NudgeTarget, RepProfile
+from domain.scorecard import Scorecard, Scorecards
+from domain.timeutil import DateRange, Period, local_day, period_range, zone
+from jobs.messages import DigestContent, TeamKpi
+
+DIAGNOSIS_WINDOW_DAYS = 28
+SUGGESTIONS = {
+    "prospecting": "Block your first hour for prospecting before anything else: volume is "
+    "the step that most holds your results back.",
+    "conversations": "Call in the windows people pick up (8–10 am and 4–6 pm their time): "
+    "connecting is the step that most holds your results back.",
+    "meaningful_conversations": "Aim today's calls at directors and VPs and plan a "
+    "5-minute opener: senior conversations are the step that most holds your results back.",
+    "opportunities_created": "End each good conversation by booking a concrete next "
+    "meeting: turning conversations into opportunities is your weakest step.",
+    "wins": "Pick your two most advanced deals and agree a close plan with each buyer "
+    "today: closing is the step that most holds your results back.",
+}
+
+
+class ScorecardWriter:
+    """Implements jobs.runner.ContentWriter over a Scorecards service on one session."""
+
+    def __init__(self, scorecards: Scorecards, metrics: MetricsStore, store: NudgeStore) -> None:
+        self.scorecards = scorecards
+        self.metrics = metrics
+        self.store = store
+        self._reps: dict[int, RepProfile] | None = None
+        self._funnels: dict[date, list[RepFunnel]] = {}
+
+    # nudges --------------------------------------------------------------------------------
+
+    def nudge(
+        self, target: NudgeTarget, due: DueNudge, *, now: datetime, has_history: bool
+    ) -> NudgeContent:
+        """Return a rep's nudge: previous working day vs goal, today's pace target, streak."""
+        if not has_history:
+            return NudgeContent(target.rep_id, target.name, due.local_date, due.kind, welcome=True)
+        rep = self._rep(target)
+        calendar = self.scorecards.rules.calendar
+        previous = previous_working_day(calendar, due.local_date)
+        if due.kind is NudgeKind.WEEKLY:
+            last_week_end = period_range(Period.WEEK, due.local_date).start - timedelta(days=1)
+            looked_back: Scorecard | None = self.scorecards.scorecard(
+                rep, Period.WEEK, last_week_end, with_ranks=False
+            )
+        else:
+            looked_back = (
+                self.scorecards.scorecard(rep, Period.DAY, previous, with_ranks=False)
+                if previous is not None
+                else None
+            )
+        week = self.scorecards.scorecard(rep, Period.WEEK, now, with_ranks=False)
+        results = []
+        for name, line in week.lines.items():
+            back = looked_back.lines.get(name) if looked_back else None
+            if line.pace.goal is None and (back is None or back.pace.goal is None):
+                continue
+            results.append(
+                KpiResult(
+                    kpi=name,
+                    label=line.label,
+                    actual=back.pace.actual if back else 0.0,
+                    goal=back.pace.goal if back else None,
+                    needed_today=line.pace.needed_per_day,
+                    status=str(line.pace.status),
+                    streak=line.streak,
+                )
+            )
+        best = max(results, key=lambda r: r.streak or 0, default=None)
+        return NudgeContent(
+            rep_id=target.rep_id,
+            rep_name=target.name,
+            local_date=due.local_date,
+            kind=due.kind,
+            previous_day=previous,
+            results=tuple(results),
+            streak=best.streak if best and best.streak else None,
+            suggestion=self._suggestion(rep, due.local_date, results),
+        )
+
+    def _suggestion(self, rep: RepProfile, day: date, results: list[KpiResult]) -> str | None:
+        diagnosis = self.diagnosis(rep, day)
+        if diagnosis is not None and diagnosis.weak_step in SUGGESTIONS:
+            text = SUGGESTIONS[diagnosis.weak_step]
+            if diagnosis.shadow is not None and diagnosis.shadow.rep_id != rep.id:
+                text += f" Ask {diagnosis.shadow.name}, the strongest on the team at it, how."
+            return text
+        behind = [r for r in results if r.status == Status.BEHIND and r.needed_today]
+        if behind:
+            first = behind[0]
+            return f"Start with {first.label.lower()}: the rest of your week builds on it."
+        return None
+
+    def diagnosis(self, rep: RepProfile, day: date) -> Diagnosis | None:
+        """Diagnose ``rep`` against the team over the four weeks before ``day``."""
+        funnels = self._team_funnels(day)
+        mine = next((f for f in funnels if f.rep_id == rep.id), None)
+        if mine is None:
+            return None
+        peers = [f for f in funnels if rep.team is None or self._team_of(f.rep_id) == rep.team]
+        return diagnose(mine, peers if len(peers) > 2 else funnels)
+
+    def _team_funnels(self, day: date) -> list[RepFunnel]:
+        if day not in self._funnels:
+            window = DateRange(day - timedelta(days=DIAGNOSIS_WINDOW_DAYS), day - timedelta(days=1))
+            reps = self._rep_map()
+            totals = self.metrics.totals(window, rep_ids=list(reps))
+            days = float(self.scorecards.rules.calendar.count(window))
+            self._funnels[day] = [
+                RepFunnel(rep_id, r.name, totals.get(rep_id, {}), days)
+                for rep_id, r in reps.items()
+                if r.role == "rep"
+            ]
+        return self._funnels[day]
+
+    def _rep_map(self) -> dict[int, RepProfile]:
+        if self._reps is None:
+            self._reps = {r.id: r for r in self.metrics.reps()}
+        return self._reps
+
+    def _team_of(self, rep_id: int) -> str | None:
+        rep = self._rep_map().get(rep_id)
+        return rep.team if rep else None
+
+    def _rep(self, target: NudgeTarget) -> RepProfile:
+        return self._rep_map().get(target.rep_id) or RepProfile(
+            id=target.rep_id,
+            email=target.email,
+            name=target.name,
+            team=target.team,
+            manager_id=target.manager_id,
+            timezone=target.timezone,
+        )
+
+    # digests -------------------------------------------------------------------------------
+
+    def digest(self, manager: ManagerTarget, *, now: datetime) -> DigestContent:
+        """Return a manager's digest: the week up to the last working day, and follow-ups."""
+        tz = zone(manager.timezone, self.scorecards.rules.org_timezone)
+        today = local_day(now, tz)
+        calendar = self.scorecards.rules.calendar
+        as_of = previous_working_day(calendar, today) or today - timedelta(days=1)
+        week = period_range(Period.WEEK, as_of)
+        reps = [r for i in manager.report_ids if (r := self._rep_map().get(i)) is not None]
+        totals = self.metrics.totals(DateRange(week.start, as_of), rep_ids=[r.id for r in reps])
+        sums: dict[str, list[float]] = {}
+        behind: dict[str, list[str]] = {}
+        labels: dict[str, str] = {}
+        has_goal: set[str] = set()
+        for rep in reps:
+            _, _, paces = self.scorecards.paces(
+                rep, Period.WEEK, self.scorecards.progress(rep, as_of), totals.get(rep.id, {})
+            )
+            for name, pace in paces.items():
+                acc = sums.setdefault(name, [0.0, 0.0, 0.0])
+                acc[0] += pace.actual
+                acc[1] += pace.expected_to_date or 0.0
+                acc[2] += pace.goal or 0.0
+                if pace.goal is not None:
+                    has_goal.add(name)
+                if pace.status is Status.BEHIND:
+                    behind.setdefault(name, []).append(rep.name)
+        for name in sums:
+            labels[name] = self.scorecards.kpis.get(name).label
+        kpis = tuple(
+            TeamKpi(
+                kpi=name,
+                label=labels[name],
+                actual=acc[0],
+                expected=acc[1] if name in has_goal else None,
+                goal=acc[2] if name in has_goal else None,
+                behind=tuple(sorted(behind.get(name, []))),
+            )
+            for name, acc in sums.items()
+        )
+        follow_ups = self.store.follow_ups_due(
+            manager.rep_id, until=period_range(Period.WEEK, today).end
+        )
+        return DigestContent(
+            manager_name=manager.name,
+            week_start=week.start,
+            as_of=as_of,
+            team_size=len(reps),
+            kpis=kpis,
+            follow_ups=tuple(follow_ups),
+        )
