@@ -51,6 +51,16 @@ def _view(value: Any) -> Json:
     return value
 
 
+def _object(value: Any) -> Json | None:
+    """Accept a JSON object or the JSON string a form body carries (e.g. metadata)."""
+    if isinstance(value, str) and value:
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise SlackError("invalid_metadata_format") from None
+    return value if isinstance(value, dict) else None
+
+
 def _required(args: Json, name: str) -> str:
     value = args.get(name)
     if value in (None, ""):
@@ -129,6 +139,7 @@ class WebApi:
             text=str(args.get("text") or ""),
             blocks=_blocks(args.get("blocks")),
             thread_ts=args.get("thread_ts") or None,
+            metadata=_object(args.get("metadata")),
         )
         return {"channel": channel.id, "ts": message["ts"], "message": public(message)}
 
@@ -180,7 +191,14 @@ class WebApi:
     def conversations_history(self, args: Json) -> Json:
         """Return a channel's messages, newest first."""
         limit = int(args.get("limit") or 100)
-        messages = self.ws.history(_required(args, "channel"), limit=max(1, min(limit, 999)))
+        latest = args.get("latest")
+        messages = self.ws.history(
+            _required(args, "channel"),
+            limit=max(1, min(limit, 999)),
+            oldest=float(args.get("oldest") or 0),
+            latest=float(latest) if latest else None,
+            with_metadata=str(args.get("include_all_metadata")).lower() in ("1", "true"),
+        )
         return {"messages": messages, "has_more": False, "response_metadata": {"next_cursor": ""}}
 
     def conversations_info(self, args: Json) -> Json:

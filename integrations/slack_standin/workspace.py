@@ -143,7 +143,7 @@ class Workspace:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.trigger_ttl_s = trigger_ttl_s
         self._seq = itertools.count(1)
-        self._ts_base = int(time.time())
+        self._ts_base = 0
         for name in channels:
             self.channel_named(name)
 
@@ -165,7 +165,10 @@ class Workspace:
         raise SlackError("users_not_found")
 
     def _next_ts(self) -> str:
-        return f"{self._ts_base}.{next(self._seq):06d}"
+        """Return a message ts from the workspace clock (the demo's simulated time), unique."""
+        seconds = max(int(self.clock().timestamp()), self._ts_base)
+        self._ts_base = seconds
+        return f"{seconds}.{next(self._seq) % 1_000_000:06d}"
 
     def _touch(self) -> None:
         self.version += 1
@@ -222,6 +225,7 @@ class Workspace:
         thread_ts: str | None = None,
         files: list[Json] | None = None,
         ephemeral_for: str | None = None,
+        metadata: Json | None = None,
     ) -> tuple[Channel, Json]:
         """Append a message to a channel and return it (to one person only if ephemeral)."""
         if not text and not blocks and not files:
@@ -245,6 +249,8 @@ class Workspace:
                 message["files"] = files
             if ephemeral_for:
                 message["ephemeral_for"] = ephemeral_for
+            if metadata:
+                message["metadata"] = metadata
             channel.messages.append(message)
             self._touch()
             return channel, message
@@ -288,12 +294,32 @@ class Workspace:
                 raise SlackError("message_not_found")
             self._touch()
 
-    def history(self, channel_id: str, *, limit: int = 100) -> list[Json]:
-        """Return a channel's messages newest first, without ephemeral ones (as Slack)."""
+    def history(
+        self,
+        channel_id: str,
+        *,
+        limit: int = 100,
+        oldest: float = 0.0,
+        latest: float | None = None,
+        with_metadata: bool = False,
+    ) -> list[Json]:
+        """Return a channel's messages newest first, without ephemeral ones (as Slack).
+
+        Metadata is returned only when asked for (``include_all_metadata``), as Slack does.
+        """
         channel = self.resolve(channel_id)
         with self.lock:
-            visible = [m for m in channel.messages if "ephemeral_for" not in m]
-        return [_public(m) for m in reversed(visible)][:limit]
+            visible = [
+                m
+                for m in channel.messages
+                if "ephemeral_for" not in m
+                and float(m["ts"]) > oldest
+                and (latest is None or float(m["ts"]) < latest)
+            ]
+        result = [_public(m) for m in reversed(visible)][:limit]
+        if not with_metadata:
+            result = [{k: v for k, v in m.items() if k != "metadata"} for m in result]
+        return result
 
     # interactions ----------------------------------------------------------------------
 

@@ -273,3 +273,17 @@ def test_unknown_commands_are_refused_like_slack(standin: SlackStandin) -> None:
     assert standin.forwarder.command("UREP0001", None, "/nope").error == "unknown_command"
     notice = standin.state_for("UREP0001")["notices"][-1]["text"]
     assert notice.startswith("/nope is not a valid command.")
+
+
+def test_history_filters_by_time_and_returns_metadata_only_when_asked(client: WebClient) -> None:
+    meta = {"event_type": "pacesetter_delivery", "event_payload": {"key": "nudge:1:2026-11-19"}}
+    first = client.chat_postMessage(channel="UREP0001", text="one", metadata=meta)
+    client.chat_postMessage(channel="UREP0001", text="two")
+    dm = first["channel"]
+    plain = client.conversations_history(channel=dm)["messages"]
+    assert [m["text"] for m in plain] == ["two", "one"]
+    assert "metadata" not in plain[1]
+    full = client.conversations_history(channel=dm, include_all_metadata=True)["messages"]
+    assert full[1]["metadata"] == meta
+    later = client.conversations_history(channel=dm, oldest=first["ts"])["messages"]
+    assert [m["text"] for m in later] == ["two"]
