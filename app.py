@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
 from pathlib import Path
-from time import monotonic
+from time import monotonic, sleep
 from typing import Annotated, Any
 
 import click
 import typer
 import yaml
+from apscheduler.schedulers.background import BackgroundScheduler
 from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -47,6 +48,7 @@ from config import (
     load_settings,
 )
 from domain import contest_service
+from domain.brief import BriefRules, coaching_brief
 from domain.calendar import WorkCalendar
 from domain.contests import (
     Contest,
@@ -58,19 +60,27 @@ from domain.contests import (
     Standings,
     format_score,
 )
-from domain.goals import Goal, Scope
+from domain.diagnosis import DiagnosisRules
+from domain.goals import Goal, InvalidGoal, Scope
 from domain.identity import MatchReport, match_reps
-from domain.kpis import KpiCatalog, KpiDefinition
+from domain.kpis import KpiCatalog, KpiDefinition, UnknownKpi
+from domain.leaderboard import RankBy
 from domain.ports import CrmSource, PageStats, SourceError, SyncStore
 from domain.records import CrmObject
 from domain.scorecard import ScorecardRules, Scorecards
-from domain.timeutil import Period, local_day, period_range, period_to_date, zone
+from domain.timeutil import Period, local_day, period_to_date, zone
 from domain.tv import BIG_DEAL, TvSettings, TvSnapshot
 from domain.tv import snapshot as tv_snapshot
 from integrations.sandbox import SandboxOrg, SandboxSource
 from integrations.slack_directory import SlackUserDirectory
+from integrations.slack_poster import WebClientPoster, make_client
 from integrations.slack_standin import Member, SlackStandin
+from jobs.content import ScorecardWriter
 from jobs.contests import ContestPolicy, ContestRunSummary, RecognitionPolicy, run_contests
+from jobs.registry import build_jobs
+from jobs.runner import JobDeps, JobUnit, Runner
+from jobs.scheduler import run_worker
+from jobs.scheduler import start_scheduler as _start_scheduler
 from jobs.sync import SyncSummary, run_sync
 from storage import migrate
 from storage.coaching import SqlCoachingStore
@@ -78,10 +88,12 @@ from storage.contests import SqlContestStore
 from storage.db import DatabaseUnavailable, check_database, make_engine, session_scope
 from storage.directory import SqlDirectory
 from storage.goals import SqlGoalStore
+from storage.job_store import SqlJobStore
+from storage.locks import run_lock_for
 from storage.metrics import SqlMetricsStore
 from storage.notes import notes_about
 from storage.outbox import SqlOutboxStore
-from storage.queries import UnknownRep, active_sellers, data_as_of, kpi_totals, rep_by_email
+from storage.queries import UnknownRep, active_sellers, kpi_totals, rep_by_email
 from storage.sync_store import SqlSyncStore
 
 log = logging.getLogger("pacesetter")
@@ -103,6 +115,8 @@ contest_cli = typer.Typer(
     help="Contests (spiffs): create, list, show, cancel.", no_args_is_help=True
 )
 cli.add_typer(contest_cli, name="contest")
+jobs_cli = typer.Typer(help="Scheduled jobs: list them, or run one now.", no_args_is_help=True)
+cli.add_typer(jobs_cli, name="jobs")
 
 
 class UsageProblem(ValueError):
@@ -114,6 +128,8 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     DatabaseUnavailable,
     UnknownRep,
     UsageProblem,
+    InvalidGoal,
+    UnknownKpi,
     SourceError,
     ContestError,
 )
@@ -129,6 +145,17 @@ class ContestUnitImpl:
     contests: SqlContestStore
     outbox: SqlOutboxStore
     goals: SqlGoalStore
+
+
+@dataclass
+class JobsUnit:
+    """The stores of one job transaction (jobs.runner.JobUnit), sharing one session."""
+
+    session: Any
+    outbox: SqlOutboxStore
+    store: SqlJobStore
+    sync: SqlSyncStore
+    metrics: SqlMetricsStore
 
 
 @dataclass
@@ -172,6 +199,57 @@ class Runtime:
             yield SqlSyncStore(
                 session, org_timezone=self.config.org.timezone, admins=self.config.admins
             )
+
+    @contextmanager
+    def job_unit(self) -> Iterator[JobsUnit]:
+        """Yield the stores of one job transaction, all on one session."""
+        with session_scope(self.engine) as session:
+            yield JobsUnit(
+                session=session,
+                outbox=SqlOutboxStore(session),
+                store=SqlJobStore(session),
+                sync=SqlSyncStore(
+                    session, org_timezone=self.config.org.timezone, admins=self.config.admins
+                ),
+                metrics=SqlMetricsStore(session),
+            )
+
+    @cached_property
+    def slack_poster(self) -> WebClientPoster | None:
+        """Return the poster for scheduled messages, or None when SLACK_BOT_TOKEN is unset."""
+        token = self.settings.slack_bot_token
+        if token is None:
+            return None
+        return WebClientPoster(make_client(token.get_secret_value(), self.settings.slack_api_url))
+
+    def content_writer(self, unit: JobUnit) -> ScorecardWriter:
+        """Return what writes nudges and digests from the scorecards, on the unit's session."""
+        assert isinstance(unit, JobsUnit)
+        cards = Scorecards(
+            unit.metrics,
+            SqlGoalStore(unit.session).goals(),
+            KpiCatalog(self.definitions),
+            scorecard_rules(self.config),
+        )
+        return ScorecardWriter(cards, unit.metrics, unit.store)
+
+    def job_runner(self, *, sleep: Callable[[float], None] = sleep) -> Runner:
+        """Return the job runner over the job table, with goals from the config mirrored."""
+        with session_scope(self.engine) as session:
+            SqlGoalStore(session).replace_config_goals(config_goals(self.config), now=self.now())
+        deps = JobDeps(
+            config=self.config,
+            definitions=self.definitions,
+            now=self.now,
+            unit=self.job_unit,
+            lock=run_lock_for(self.engine),
+            writer=self.content_writer,
+            sources=self.sources,
+            sync_uow=self.sync_store,
+            poster=lambda: self.slack_poster,
+            sleep=sleep,
+        )
+        return Runner(deps, build_jobs(self.config))
 
     def sources(self, only: str | None = None) -> list[CrmSource]:
         """Return the configured CRM sources (the sandbox when none is configured)."""
@@ -512,7 +590,7 @@ def stats(
         person = rep_by_email(session, email=rep)
         tz = zone(person.timezone, rt.config.org.timezone)
         day = parse_day(as_of, "--as-of", local_day(rt.now(), tz))
-        report = stats_report(rt, session, person, the_period, day)
+        report = stats_report(rt, session, person, the_period, day, live=as_of is None)
     if as_json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
     else:
@@ -520,49 +598,20 @@ def stats(
 
 
 def stats_report(
-    rt: Runtime, session: Any, person: Any, period: Period, day: date
+    rt: Runtime, session: Any, person: Any, period: Period, day: date, *, live: bool = False
 ) -> dict[str, Any]:
-    """Return the DESIGN.md `stats --json` shape for one rep."""
-    window = period_to_date(period, day)
-    whole = period_range(period, day)
-    sellers = active_sellers(session)
-    totals = kpi_totals(
-        session, start=window.start, end=window.end, rep_ids=[r.id for r in sellers if r.id]
-    )
-    mine = kpi_totals(session, start=window.start, end=window.end, rep_ids=[person.id]).get(
-        person.id, {}
-    )
-    kpis: dict[str, Any] = {}
-    ranks: dict[str, Any] = {}
-    for definition in rt.definitions:
-        actual = mine.get(definition.name, 0.0)
-        kpis[definition.name] = {
-            "actual": _number(actual),
-            "goal": None,
-            "expected_to_date": None,
-            "status": "no_goal",
-        }
-        values = sorted((t.get(definition.name, 0.0) for t in totals.values()), reverse=True)
-        ranks[definition.name] = {
-            "position": 1 + sum(1 for v in values if v > actual),
-            "of": len(sellers),
-            "by": "count",
-        }
-    with session.no_autoflush:
-        as_of_time = data_as_of(session)
-    return {
-        "rep": person.email,
-        "name": person.name,
-        "period": {
-            "name": period.value,
-            "start": whole.start.isoformat(),
-            "end": whole.end.isoformat(),
-            "as_of": day.isoformat(),
-        },
-        "kpis": kpis,
-        "rank": ranks,
-        "data_as_of": as_of_time.isoformat() if as_of_time else None,
-    }
+    """Return the DESIGN.md `stats --json` shape for one rep, with goals, pace and ranks.
+
+    With ``live`` the pace counts the share of today's working hours passed in the rep's
+    zone; otherwise ``day`` counts as complete (how `--as-of` reads).
+    """
+    cards = scorecards(rt, session)
+    profile = cards.store.rep_by_email(person.email)
+    if profile is None:
+        raise UnknownRep(f"No rep with email '{person.email}'.")
+    when: datetime | date = rt.now() if live else day
+    by = RankBy(rt.config.scorecards.rank_by)
+    return cards.scorecard(profile, period, when, by=by).to_json()
 
 
 def _compact(kpi: str, value: float) -> str:
@@ -635,6 +684,162 @@ NOTE_COLUMNS = (
     "shared_with_rep",
     "scorecard",
 )
+
+
+# scorecards, goals and coaching ----------------------------------------------------------------
+
+goal_cli = typer.Typer(
+    help="KPI goals per period for a rep, a team or everyone.", no_args_is_help=True
+)
+cli.add_typer(goal_cli, name="goal")
+
+
+def scorecard_rules(config: AppConfig) -> ScorecardRules:
+    """Turn the YAML `org` and `scorecards` sections into the domain's plain values."""
+    section = config.scorecards
+    days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    calendar = WorkCalendar(
+        holidays=frozenset(config.org.holidays),
+        weekend=frozenset(n for n, d in enumerate(days) if d not in config.org.working_days),
+        day_start=section.workday_start,
+        day_end=section.workday_end,
+    )
+    return ScorecardRules(
+        calendar=calendar,
+        org_timezone=config.org.timezone,
+        band=section.band,
+        cap=section.score_cap,
+        activity_weights=section.activity_weights,
+        results_weights=section.results_weights,
+    )
+
+
+def config_goals(config: AppConfig) -> list[Goal]:
+    """Return the goals of the YAML config as domain goals."""
+    goals = []
+    for g in config.goals:
+        scope = Scope.REP if g.rep else Scope.TEAM if g.team else Scope.EVERYONE
+        goals.append(
+            Goal(
+                g.kpi, Period(g.period), g.target, scope, g.rep or g.team, g.valid_from, g.valid_to
+            )
+        )
+    return goals
+
+
+def scorecards(rt: Runtime, session: Any) -> Scorecards:
+    """Mirror the config's goals into the database and build the scorecard service."""
+    store = SqlGoalStore(session)
+    store.replace_config_goals(config_goals(rt.config), now=rt.now())
+    kpis = KpiCatalog(rt.definitions)
+    return Scorecards(SqlMetricsStore(session), store.goals(), kpis, scorecard_rules(rt.config))
+
+
+def brief_rules(config: AppConfig) -> BriefRules:
+    """Return the coaching brief's window and thresholds from the config."""
+    section = config.scorecards
+    return BriefRules(
+        window_days=section.diagnosis_days,
+        peers=section.diagnosis_peers,
+        diagnosis=DiagnosisRules(min_sample=section.min_sample, min_peers=section.min_peers),
+    )
+
+
+@goal_cli.command("set")
+def goal_set(  # noqa: PLR0917 - Typer options are parameters
+    kpi: Annotated[str, typer.Option(help="The KPI name, e.g. prospecting.")],
+    period: Annotated[str, typer.Option(help="day, week, month or quarter.")],
+    target: Annotated[float, typer.Option(help="The target for one period.")],
+    rep: Annotated[str | None, typer.Option(help="For one rep (email).")] = None,
+    team: Annotated[str | None, typer.Option(help="For one team (name).")] = None,
+    everyone: Annotated[bool, typer.Option("--everyone", help="For every rep.")] = False,
+    valid_from: Annotated[str | None, typer.Option("--from", help="YYYY-MM-DD.")] = None,
+    valid_to: Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD.")] = None,
+) -> None:
+    """Set a goal; a rep's goal beats their team's, which beats everyone's."""
+    if sum([rep is not None, team is not None, everyone]) > 1:
+        raise UsageProblem("give only one of --rep, --team or --everyone")
+    rt = runtime()
+    KpiCatalog(rt.definitions).get(kpi)
+    scope = Scope.REP if rep else Scope.TEAM if team else Scope.EVERYONE
+    start = parse_day(valid_from, "--from", date.min) if valid_from else None
+    end = parse_day(valid_to, "--to", date.max) if valid_to else None
+    goal = Goal(kpi, parse_period(period), target, scope, rep or team, start, end)
+    rt.upgrade()
+    with session_scope(rt.engine) as session:
+        if rep:
+            rep_by_email(session, email=rep)
+        saved = SqlGoalStore(session).add_goal(goal, origin="cli", created_by=None, now=rt.now())
+    console.print(f"Goal #{saved.id}: {_describe_goal(saved)}", highlight=False)
+
+
+def _describe_goal(goal: Goal) -> str:
+    who = "everyone" if goal.scope is Scope.EVERYONE else f"{goal.scope} {goal.scope_value}"
+    span = f" from {goal.valid_from or 'always'} to {goal.valid_to or 'open'}"
+    return f"{goal.kpi} {_number(goal.target)} per {goal.period} for {who}{span}"
+
+
+@goal_cli.command("list")
+def goal_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the goals in force: the YAML config's and those set from the CLI or Slack."""
+    rt = runtime()
+    with session_scope(rt.engine) as session:
+        goals = scorecards(rt, session).resolver_goals()
+    rows = [
+        {
+            "id": g.id,
+            "kpi": g.kpi,
+            "period": g.period.value,
+            "target": _number(g.target),
+            "scope": g.scope.value,
+            "for": g.scope_value,
+            "from": g.valid_from.isoformat() if g.valid_from else None,
+            "to": g.valid_to.isoformat() if g.valid_to else None,
+        }
+        for g in goals
+    ]
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    table = Table(title="Goals", title_justify="left")
+    for column in ("id", "kpi", "period", "target", "scope", "for", "from", "to"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("—" if v is None else str(v) for v in row.values()))
+    console.print(table)
+
+
+@cli.command()
+def coach(
+    rep: Annotated[str, typer.Option(help="The rep's email address.")],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="YYYY-MM-DD (default today).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (the /coach brief).")] = False,
+) -> None:
+    """Print the coaching brief: the funnel step holding the rep back, and whom to shadow."""
+    rt = runtime()
+    with session_scope(rt.engine) as session:
+        person = rep_by_email(session, email=rep)
+        tz = zone(person.timezone, rt.config.org.timezone)
+        day = parse_day(as_of, "--as-of", local_day(rt.now(), tz))
+        cards = scorecards(rt, session)
+        profile = cards.store.rep_by_email(person.email)
+        assert profile is not None
+        brief = coaching_brief(cards, profile, day, brief_rules(rt.config))
+    if as_json:
+        sys.stdout.write(json.dumps(brief, indent=2, default=str) + "\n")
+        return
+    console.print(f"[bold]{brief['name']}[/bold] — {brief['message']}", highlight=False)
+    for step in brief["steps"]:
+        mine, mid = step["rep_value"], step["team_median"]
+        console.print(
+            f"  {step['kpi']:<26} rep {'—' if mine is None else f'{mine:.3g}':>8}"
+            f"  team median {'—' if mid is None else f'{mid:.3g}':>8}",
+            highlight=False,
+        )
 
 
 @cli.command()
@@ -1112,6 +1317,79 @@ def contest_cancel(ref: Annotated[str, typer.Argument(help="Contest id or name")
     with rt.contest_unit() as unit:
         contest = contest_service.cancel(unit.contests, ref, by="cli", now=rt.now())
     console.print(f"Canceled contest #{contest.id} '{contest.rules.name}'.", highlight=False)
+
+
+# scheduled jobs ------------------------------------------------------------------------------
+
+
+def start_scheduler(rt: Runtime) -> BackgroundScheduler:
+    """Start the job scheduler in background threads; `pacesetter run` calls this."""
+    return _start_scheduler(rt.job_runner())
+
+
+@cli.command()
+def worker() -> None:
+    """Run the scheduled jobs (sync, snapshot, nudges, digest) without the Slack listener."""
+    rt = runtime()
+    rt.upgrade()
+    runner = rt.job_runner()
+    if rt.slack_poster is None:
+        err_console.print("SLACK_BOT_TOKEN is not set: messages are queued but not sent.")
+    console.print(f"Worker started: {', '.join(runner.jobs)}; Ctrl-C stops it.")
+    run_worker(runner)
+
+
+@jobs_cli.command("list")
+def jobs_list() -> None:
+    """List the scheduled jobs, when they run, and how their last run went."""
+    rt = runtime()
+    rt.upgrade()
+    runner = rt.job_runner()
+    table = Table(title="Scheduled jobs", title_justify="left")
+    for column in ("id", "schedule", "what", "last run"):
+        table.add_column(column)
+    with rt.job_unit() as unit:
+        for job in runner.jobs.values():
+            last = unit.store.latest(job.id)
+            when = f"{last.status} {last.slot} ({last.detail or ''})".strip() if last else "never"
+            table.add_row(job.id, job.schedule.describe(), job.description, when)
+        counts = unit.outbox.counts()
+    console.print(table)
+    console.print(
+        "contests: not scheduled in this build (the contests feature adds it). "
+        f"Outbox: {', '.join(f'{n} {s}' for s, n in sorted(counts.items())) or 'empty'}.",
+        style="dim",
+    )
+
+
+@jobs_cli.command("run")
+def jobs_run(
+    job_id: Annotated[str, typer.Argument(metavar="ID", help="sync, snapshot, nudges or digest.")],
+    deliver: Annotated[
+        bool, typer.Option("--deliver/--no-deliver", help="Send what the job queued.")
+    ] = True,
+) -> None:
+    """Run one scheduled job now, then deliver what it queued in the outbox."""
+    rt = runtime()
+    rt.upgrade()
+    runner = rt.job_runner()
+    if job_id not in runner.jobs:
+        known = ", ".join(runner.jobs)
+        hint = " (contests come with the contests feature)" if job_id == "contests" else ""
+        raise UsageProblem(f"no job '{job_id}'{hint}; the jobs are: {known}")
+    result = runner.run(job_id, manual=True)
+    console.print(result.line(), highlight=False, soft_wrap=True)
+    if deliver and not runner.jobs[job_id].delivers:
+        delivered = runner.deliver(max_wait_s=DELIVER_WAIT_S)
+        if delivered is not None:
+            console.print(delivered.line(), highlight=False)
+    if result.delivered is None and runner.jobs[job_id].delivers and rt.slack_poster is None:
+        err_console.print("SLACK_BOT_TOKEN is not set: the messages stay queued in the outbox.")
+    if result.status == "error":
+        raise SystemExit(1)
+
+
+DELIVER_WAIT_S = 600.0
 
 
 # entry point ---------------------------------------------------------------------------------

@@ -141,6 +141,22 @@ class GoalConfig(_Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+class ScorecardConfig(_Strict):
+    """Pacing, composite scores, leaderboards and coaching diagnosis."""
+
+    band: float = Field(default=0.10, ge=0, le=1)
+    score_cap: float = Field(default=150.0, gt=0)
+    activity_weights: dict[str, float] | None = None
+    results_weights: dict[str, float] | None = None
+    workday_start: time = time(9, 0)
+    workday_end: time = time(17, 0)
+    rank_by: Literal["percent", "count"] = "percent"
+    diagnosis_days: int = Field(default=90, ge=7, le=730)
+    diagnosis_peers: Literal["team", "everyone"] = "team"
+    min_sample: float = Field(default=5, ge=1)
+    min_peers: int = Field(default=2, ge=1)
+
+
 class ScheduleConfig(_Strict):
     """When jobs run."""
 
@@ -194,6 +210,7 @@ class AppConfig(_Strict):
     admins: list[str] = Field(default_factory=list)
     kpis: dict[str, KpiConfig] = Field(default_factory=dict)
     goals: list[GoalConfig] = Field(default_factory=list)
+    scorecards: ScorecardConfig = ScorecardConfig()
     schedules: ScheduleConfig = ScheduleConfig()
     sandbox: SandboxConfig = SandboxConfig()
     sources: list[Literal["sandbox", "salesforce", "hubspot"]] | None = None

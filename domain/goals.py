@@ -120,6 +120,7 @@ class TargetResolver:
         self.calendar = calendar
         self._period_days: dict[tuple[Period, date], int] = {}
         self._cache: dict[tuple[object, ...], Target | None] = {}
+        self._by_subject: dict[tuple[object, ...], Target | None] = {}
 
     def target(
         self, kpi: str, subject: GoalSubject, rng: DateRange, prefer: Period | None = None
@@ -129,6 +130,16 @@ class TargetResolver:
         Days before the rep's start date carry no share. A range whose working days carry no
         goal at all has no target (not a target of zero).
         """
+        direct = (kpi, subject, rng.start, rng.end, prefer)
+        if direct in self._by_subject:
+            return self._by_subject[direct]
+        found = self._target(kpi, subject, rng, prefer)
+        self._by_subject[direct] = found
+        return found
+
+    def _target(
+        self, kpi: str, subject: GoalSubject, rng: DateRange, prefer: Period | None
+    ) -> Target | None:
         mine = tuple(g for g in self._by_kpi.get(kpi, ()) if g.applies_to(subject))
         if not mine:
             return None

@@ -59,16 +59,23 @@ def percent(actual: float, of: float | None) -> float | None:
 
 
 def pace(
-    actual: float, target: Target | None, time: Elapsed, *, band: float = DEFAULT_BAND
+    actual: float,
+    target: Target | None,
+    time: Elapsed,
+    *,
+    band: float = DEFAULT_BAND,
+    expected: float | None = None,
 ) -> Pace:
     """Pace ``actual`` against ``target`` given the elapsed working time of the period.
 
     ``needed_per_day`` spreads what is left of the goal over the working days still open;
-    it is None when no goal applies or no working day remains.
+    it is None when no goal applies or no working day remains. ``expected`` may be passed
+    when the caller has already computed it for a target shared by many reps.
     """
     if target is None:
         return Pace(actual, None, None, Status.NO_GOAL, None, None, None, time.remaining_days)
-    expected = target.expected(time.elapsed_days, time.today, time.today_fraction)
+    if expected is None:
+        expected = expected_to_date(target, time)
     left = max(0.0, target.total - actual)
     needed = left / time.remaining_days if time.remaining_days > 0 else None
     return Pace(
@@ -81,3 +88,8 @@ def pace(
         percent_of_expected=percent(actual, expected),
         remaining_working_days=time.remaining_days,
     )
+
+
+def expected_to_date(target: Target, time: Elapsed) -> float:
+    """Return the share of ``target`` that the elapsed working time implies."""
+    return target.expected(time.elapsed_days, time.today, time.today_fraction)

@@ -48,6 +48,7 @@ class RampReport:
     weeks_ahead: float | None
     curve: list[RampPoint] = field(default_factory=list)
     message: str = ""
+    earlier_hires: int = 0
 
 
 def weeks_completed(start: date, as_of: date) -> int:
@@ -115,7 +116,7 @@ def ramp(
     value = median(s[week - 1] for s in mine)
     typ = typical[week - 1] if week <= len(typical) else None
     ahead = weeks_ahead(value, week, typical)
-    return RampReport(kpi, week, value, typ, ahead, points, _message(ahead))
+    return RampReport(kpi, week, value, typ, ahead, points, _message(ahead), len(earlier))
 
 
 def _message(ahead: float | None) -> str:

@@ -15,10 +15,10 @@ from datetime import date, datetime, timedelta
 
 from domain.calendar import Elapsed, Progress, WorkCalendar, elapsed
 from domain.consistency import streak
-from domain.goals import Goal, GoalSubject, TargetResolver
+from domain.goals import Goal, GoalSubject, Target, TargetResolver
 from domain.kpis import KpiCatalog, KpiKind
 from domain.leaderboard import RankBy, Ranked, Standing, rank, rank_of
-from domain.pacing import DEFAULT_BAND, Pace, pace
+from domain.pacing import DEFAULT_BAND, Pace, expected_to_date, pace
 from domain.ports import MetricsStore, RepProfile
 from domain.scoring import DEFAULT_CAP, CompositeScore, blend, composite
 from domain.timeutil import DateRange, Period, period_range, period_to_date, zone
@@ -75,6 +75,7 @@ class Scorecard:
     ranks: dict[str, int | None] = field(default_factory=dict)
     ranked_reps: int = 0
     rank_by: RankBy = RankBy.PERCENT
+    count_ranked: frozenset[str] = frozenset()
     data_as_of: datetime | None = None
 
     def to_json(self) -> dict[str, object]:
@@ -104,7 +105,9 @@ class Scorecard:
         }
 
     def _rank_by(self, name: str) -> str:
-        return "score" if name in (ACTIVITY_SCORE, RESULTS_SCORE) else str(self.rank_by)
+        if name in (ACTIVITY_SCORE, RESULTS_SCORE):
+            return "score"
+        return str(RankBy.COUNT) if name in self.count_ranked else str(self.rank_by)
 
 
 def _num(value: float | None) -> float | int | None:
@@ -161,7 +164,16 @@ class Scorecards:
         self.store = store
         self.kpis = kpis or KpiCatalog()
         self.rules = rules or ScorecardRules()
+        self.goals = tuple(goals)
         self.resolver = TargetResolver(goals, self.rules.calendar)
+        # Reps share periods and (mostly) targets: compute elapsed time and expected-to-date
+        # once per distinct (period, moment) and (target, period, moment), not once per rep.
+        self._elapsed: dict[tuple[DateRange, Progress], Elapsed] = {}
+        self._expected: dict[tuple[int, DateRange, Progress], float] = {}
+
+    def resolver_goals(self) -> list[Goal]:
+        """Return the goals this service resolves against."""
+        return list(self.goals)
 
     def progress(self, rep: RepProfile, when: datetime | date) -> Progress:
         """Return where ``rep`` stands in time at ``when`` (their zone, their working hours)."""
@@ -171,22 +183,38 @@ class Scorecards:
         return Progress.end_of(when)
 
     def paces(
-        self, rep: RepProfile, period: Period, progress: Progress, totals: Mapping[str, float]
+        self,
+        rep: RepProfile,
+        period: Period,
+        progress: Progress,
+        totals: Mapping[str, float],
+        names: Sequence[str] | None = None,
     ) -> tuple[DateRange, Elapsed, dict[str, Pace]]:
-        """Pace every KPI of ``rep`` over ``period`` from period-to-date ``totals``."""
+        """Pace every KPI (or those in ``names``) of ``rep`` over ``period`` from ``totals``."""
         rng = period_range(period, progress.day)
-        time = elapsed(self.rules.calendar, rng, progress)
+        key = (rng, progress)
+        time = self._elapsed.get(key)
+        if time is None:
+            time = self._elapsed[key] = elapsed(self.rules.calendar, rng, progress)
         subject = subject_of(rep)
-        result = {
-            name: pace(
-                totals.get(name, 0.0),
-                self.resolver.target(name, subject, rng, period),
-                time,
-                band=self.rules.band,
+        result = {}
+        for name in self.kpis.names() if names is None else names:
+            target = self.resolver.target(name, subject, rng, period)
+            expected = self._expected_of(target, rng, progress, time)
+            result[name] = pace(
+                totals.get(name, 0.0), target, time, band=self.rules.band, expected=expected
             )
-            for name in self.kpis.names()
-        }
         return rng, time, result
+
+    def _expected_of(
+        self, target: Target | None, rng: DateRange, progress: Progress, time: Elapsed
+    ) -> float | None:
+        if target is None:
+            return None
+        key = (id(target), rng, progress)
+        if key not in self._expected:
+            self._expected[key] = expected_to_date(target, time)
+        return self._expected[key]
 
     def scores(
         self, rep: RepProfile, progress: Progress, totals: Mapping[Period, Mapping[str, float]]
@@ -197,7 +225,9 @@ class Scorecards:
             weights = self.rules.weights(self.kpis, kind)
             per_period = [
                 composite(
-                    self.paces(rep, p, progress, totals.get(p, {}))[2], weights, cap=self.rules.cap
+                    self.paces(rep, p, progress, totals.get(p, {}), list(weights))[2],
+                    weights,
+                    cap=self.rules.cap,
                 )
                 for p in SCORE_PERIODS[kind]
             ]
@@ -216,8 +246,8 @@ class Scorecards:
     def _period_totals(
         self, period: Period, as_of: date, reps: Sequence[RepProfile]
     ) -> dict[int, dict[str, float]]:
-        ids = [r.id for r in reps]
-        return self.store.totals(period_to_date(period, as_of), rep_ids=ids)
+        # Boards cover (nearly) everyone: one GROUP BY over all reps beats IN-lists of ids.
+        return self.store.totals(period_to_date(period, as_of))
 
     def leaderboard(
         self,
@@ -260,12 +290,13 @@ class Scorecards:
         periods = SCORE_PERIODS[kind]
         sums = {p: self._period_totals(p, as_of, reps) for p in periods}
         weights = self.rules.weights(self.kpis, kind)
+        names = [n for n in weights if n in set(self.kpis.names())]
         progress = Progress.end_of(as_of)
         standings = []
         for rep in reps:
             parts = [
                 composite(
-                    self.paces(rep, p, progress, sums[p].get(rep.id, {}))[2],
+                    self.paces(rep, p, progress, sums[p].get(rep.id, {}), names)[2],
                     weights,
                     cap=self.rules.cap,
                 )
@@ -306,9 +337,9 @@ class Scorecards:
         previous = self._previous(rep, period, progress.day)
         streaks = self._streaks(rep, progress)
         ranks: dict[str, int | None] = {}
-        ranked = 0
+        ranked, by_count = 0, frozenset[str]()
         if with_ranks:
-            ranks, ranked = self._ranks(rep, period, progress.day, by)
+            ranks, ranked, by_count = self._ranks(rep, period, progress.day, by)
         lines = {
             name: KpiLine(
                 name,
@@ -322,7 +353,7 @@ class Scorecards:
         }
         return Scorecard(
             rep, period, rng, progress.day, time, lines, activity, results, ranks, ranked, by,
-            self.store.data_as_of(),
+            by_count, self.store.data_as_of(),
         )  # fmt: skip
 
     def _previous(self, rep: RepProfile, period: Period, day: date) -> dict[str, float]:
@@ -355,15 +386,22 @@ class Scorecards:
 
     def _ranks(
         self, rep: RepProfile, period: Period, as_of: date, by: RankBy
-    ) -> tuple[dict[str, int | None], int]:
+    ) -> tuple[dict[str, int | None], int, frozenset[str]]:
         reps = self.board_reps()
         totals = self._period_totals(period, as_of, reps)
         ranks: dict[str, int | None] = {}
+        by_count: set[str] = set()
         for name in self.kpis.names():
             board = self.leaderboard(name, period, as_of, by=by, reps=reps, totals=totals)
+            if by is RankBy.PERCENT and all(line.rank is None for line in board):
+                # Nobody has a goal for this KPI: rank the raw counts rather than nobody.
+                board = self.leaderboard(
+                    name, period, as_of, by=RankBy.COUNT, reps=reps, totals=totals
+                )
+                by_count.add(name)
             line = rank_of(board, rep.id)
             ranks[name] = line.rank if line else None
         for metric in (ACTIVITY_SCORE, RESULTS_SCORE):
             line = rank_of(self._score_board(metric, as_of, reps), rep.id)
             ranks[metric] = line.rank if line else None
-        return ranks, len(reps)
+        return ranks, len(reps), frozenset(by_count)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -45,10 +46,25 @@ class JobStore(JobRunStore, NudgeStore, Protocol):
 class JobUnit(Protocol):
     """The stores one job transaction works with; app.py builds it on one session."""
 
-    outbox: OutboxStore
-    store: JobStore
-    sync: SyncStore
-    metrics: MetricsStore
+    @property
+    def outbox(self) -> OutboxStore:
+        """Return the outbox."""
+        ...
+
+    @property
+    def store(self) -> JobStore:
+        """Return job runs and the nudge/digest reads."""
+        ...
+
+    @property
+    def sync(self) -> SyncStore:
+        """Return the sync store (roll-ups, pipeline snapshots)."""
+        ...
+
+    @property
+    def metrics(self) -> MetricsStore:
+        """Return the scorecards' metrics reads."""
+        ...
 
 
 class ContentWriter(Protocol):
@@ -169,7 +185,11 @@ class Runner:
         """Run ``job_id`` once for ``slot_at`` (or by hand), then deliver what it queued."""
         job = self.job(job_id)
         now = self.deps.now()
-        slot = f"manual:{now.isoformat()}" if manual or slot_at is None else slot_name(slot_at)
+        slot = (
+            f"manual:{now:%Y-%m-%dT%H:%M:%S}:{uuid.uuid4().hex[:8]}"
+            if manual or slot_at is None
+            else slot_name(slot_at)
+        )
         with self.deps.unit() as unit:
             claimed = unit.store.start(job.id, slot, now=now)
         if not claimed:

@@ -76,7 +76,7 @@ class FakeSlackOutbox:
 
     # helpers for tests ---------------------------------------------------------------------
 
-    def keys(self) -> list[str]:
+    def sent_keys(self) -> list[str]:
         """Return the outbox keys of every stored message, in arrival order."""
         return [m.key for m in self.messages if m.key]
 
@@ -109,7 +109,7 @@ class FakeSlackOutbox:
             self.rate_limits.append(RateLimitEvent(at=now, retry_after=wait))
             return 429, {"Retry-After": str(wait)}, {"ok": False, "error": "ratelimited"}
         channel = str(args.get("channel") or "")
-        if not channel:
+        if not channel or channel.startswith("CMISSING"):
             return 200, {}, {"ok": False, "error": "channel_not_found"}
         if channel.startswith(("U", "W")):
             channel = _dm(channel)

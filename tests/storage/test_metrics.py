@@ -11,7 +11,7 @@ from sqlmodel import col
 from domain.funnel import stage_win_rates
 from domain.goals import Goal, Scope
 from domain.leaderboard import RankBy, visible_to
-from domain.scorecard import ACTIVITY_SCORE, Scorecards, ScorecardRules
+from domain.scorecard import ACTIVITY_SCORE, ScorecardRules, Scorecards
 from domain.timeutil import DateRange, Period
 from storage.db import session_scope
 from storage.goals import SqlGoalStore
@@ -129,16 +129,21 @@ def test_opportunity_paths_from_history_snapshots_and_current_stage(engine: Engi
         lost_no_history = opp("O3", "Lost", 5, True, False)
         open_demo = opp("O4", "Demo", 2, False, False)
         session.flush()
-        session.add_all(
-            [
-                StageChange(source="t", crm_id="c1", opportunity_crm_id="O1", from_stage="Discovery",
-                            to_stage="Proposal", changed_at=created),
-                StageChange(source="t", crm_id="c2", opportunity_crm_id="O1", from_stage="Proposal",
-                            to_stage="Won", changed_at=created),
-                StageChange(source="t", crm_id="c3", opportunity_crm_id="O2", from_stage="Proposal",
-                            to_stage="Lost", changed_at=created),
-            ]
-        )  # fmt: skip
+        for crm_id, opp_id, before, after in [
+            ("c1", "O1", "Discovery", "Proposal"),
+            ("c2", "O1", "Proposal", "Won"),
+            ("c3", "O2", "Proposal", "Lost"),
+        ]:
+            session.add(
+                StageChange(
+                    source="t",
+                    crm_id=crm_id,
+                    opportunity_crm_id=opp_id,
+                    from_stage=before,
+                    to_stage=after,
+                    changed_at=created,
+                )
+            )
         # O3 has no history; its daily snapshots saw it in Demo before it was lost.
         session.add(PipelineSnapshot(day=date(2026, 10, 5), opportunity_id=lost_no_history.id,
                                      rep_id=ids["ann"], stage="Demo", stage_order=2))  # fmt: skip

@@ -1,0 +1,338 @@
+"""Scheduled jobs end to end: real storage, the scorecard content, a fake Slack over HTTP.
+
+Covers `pacesetter jobs list|run`, a restart across the nudge time (one catch-up), a skip
+beyond the grace window, the snapshot job, the digest, and two schedulers sharing one
+PostgreSQL database over 30 simulated days with zero duplicates and zero misses. Job
+functions are called directly on a simulated clock; nothing sleeps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+import app
+from config import AppConfig, GoalConfig, ScheduleConfig, Settings
+from domain.nudges import local_instant
+from jobs.dispatcher import DispatchPolicy
+from jobs.nudges import org_calendar
+from jobs.runner import Runner
+from storage.db import session_scope
+from storage.models import CoachingNote, DailySnapshot, Delivery, JobRun, PipelineSnapshot, Rep
+from tests.fakes.clock import FakeClock
+from tests.fakes.slack_outbox import FakeSlackOutbox, running
+
+MONDAY = datetime(2026, 11, 23, tzinfo=UTC)
+ZONES = (
+    "Pacific/Auckland",
+    "Pacific/Kiritimati",
+    "Pacific/Pago_Pago",
+    "America/St_Johns",
+    "Asia/Kolkata",
+    "America/New_York",
+    "Europe/London",
+    "UTC",
+)
+# Monday 17:00 UTC: past 08:30 and before quiet hours only in these zones.
+AFTERNOON = MONDAY + timedelta(hours=17)
+DUE_AT_AFTERNOON = ("America/St_Johns", "America/New_York", "Europe/London", "UTC")
+GOALS = [
+    GoalConfig(kpi="prospecting", period="day", target=40),
+    GoalConfig(kpi="conversations", period="week", target=30),
+]
+
+
+def seed_reps(engine: Engine, *, history: bool = True) -> dict[int, str]:
+    """Insert one rep per zone (with Slack ids) and a manager; return rep id -> zone."""
+    zones: dict[int, str] = {}
+    with session_scope(engine) as session:
+        manager = Rep(
+            source="sandbox",
+            crm_user_id="m1",
+            name="Maria Manager",
+            email="maria@example.com",
+            slack_user_id="UMGR",
+            role="manager",
+            timezone="America/New_York",
+        )
+        session.add(manager)
+        session.flush()
+        for n, tz in enumerate(ZONES):
+            rep = Rep(
+                source="sandbox",
+                crm_user_id=f"u{n}",
+                name=f"Rep {n} Seller",
+                email=f"rep{n}@example.com",
+                slack_user_id=f"U{n:04d}",
+                timezone=tz,
+                manager_id=manager.id,
+                team="East",
+            )
+            session.add(rep)
+            session.flush()
+            assert rep.id is not None
+            zones[rep.id] = tz
+            if history and n % 4 != 3:  # every fourth rep is new: they get a welcome
+                for back in range(1, 15):
+                    day = MONDAY.date() - timedelta(days=back)
+                    for kpi, value in (("prospecting", 30 + n), ("conversations", 5 + n % 3)):
+                        session.add(DailySnapshot(rep_id=rep.id, day=day, kpi=kpi, value=value))
+        session.add(
+            CoachingNote(
+                manager_id=manager.id,
+                rep_id=next(iter(zones)),
+                template="weekly",
+                text="Practise the discovery opener",
+                follow_up_on=MONDAY.date() + timedelta(days=2),
+                created_at=MONDAY - timedelta(days=5),
+            )
+        )
+    return zones
+
+
+def make_runtime(database_url: str, slack_url: str, **schedules: object) -> app.Runtime:
+    settings = Settings(
+        database_url=database_url,
+        slack_bot_token="xoxb-test-token",  # type: ignore[arg-type]
+        slack_api_url=slack_url,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    config = AppConfig(goals=GOALS, schedules=ScheduleConfig(**schedules))  # type: ignore[arg-type]
+    return app.Runtime(settings=settings, config=config)
+
+
+def runner_on(rt: app.Runtime, clock: FakeClock) -> Runner:
+    runner = rt.job_runner(sleep=clock.sleep)
+    runner.deps = dataclasses.replace(
+        runner.deps,
+        now=clock.now,
+        sources=list,  # no CRM: these tests are about scheduling and delivery
+        dispatch=DispatchPolicy(per_second=50, burst=50),
+    )
+    return runner
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlackOutbox]:
+    with running(FakeSlackOutbox()) as fake:
+        yield fake
+
+
+def test_restart_across_the_nudge_time_catches_up_once(
+    engine: Engine, database_url: str, fake_slack: FakeSlackOutbox
+) -> None:
+    zones = seed_reps(engine)
+    kolkata = next(i for i, z in zones.items() if z == "Asia/Kolkata")
+    # The scheduler was down from 02:50 to 04:10 UTC; 08:30 in Kolkata is 03:00 UTC.
+    clock = FakeClock(MONDAY + timedelta(hours=4, minutes=10))
+    fake_slack.clock = clock.timestamp
+    runner = runner_on(make_runtime(database_url, fake_slack.url), clock)
+    results = {r.job_id: r for r in runner.catch_up()}
+    assert results["nudges"].status == "ok"
+    assert results["nudges"].slot == "2026-11-23T04:10Z"
+    key = f"nudge:{kolkata}:2026-11-23"
+    assert fake_slack.sent_keys().count(key) == 1
+    # A second instance starting at the same moment finds the slot taken and sends nothing.
+    again = runner_on(make_runtime(database_url, fake_slack.url), clock).catch_up()
+    assert [r for r in again if r.job_id == "nudges"] == []
+    clock.sleep(300)
+    runner.fire("nudges")
+    assert fake_slack.sent_keys().count(key) == 1
+    message = next(m for m in fake_slack.messages if m.key == key)
+    assert "Good morning Rep" in message.text
+    actions = [
+        e["action_id"] for b in message.blocks if b["type"] == "actions" for e in b["elements"]
+    ]
+    assert actions == ["nudge_snooze_day", "nudge_switch_weekly", "nudge_turn_off"]
+
+
+def test_a_slot_missed_beyond_the_grace_window_is_skipped_and_logged(
+    engine: Engine, database_url: str, fake_slack: FakeSlackOutbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    seed_reps(engine)
+    # Monday 08:00 New York digest; the instance comes back on Monday 16:00 New York.
+    clock = FakeClock(datetime(2026, 11, 23, 21, 0, tzinfo=UTC))
+    rt = make_runtime(database_url, fake_slack.url, catch_up_grace_minutes=60)
+    rt.config = rt.config.model_copy(
+        update={"org": rt.config.org.model_copy(update={"timezone": "America/New_York"})}
+    )
+    runner = runner_on(rt, clock)
+    with caplog.at_level("WARNING"):
+        results = {r.job_id: r for r in runner.catch_up()}
+    assert results["digest"].status == "skipped"
+    assert "beyond the 1:00:00 catch-up grace" in results["digest"].detail
+    assert "job digest slot 2026-11-23T13:00Z skipped" in caplog.text
+    with session_scope(engine) as session:
+        row = session.execute(select(JobRun).where(JobRun.job_id == "digest")).scalar_one()
+        assert (row.slot, row.status) == ("2026-11-23T13:00Z", "skipped")
+    assert not any(k.startswith("digest:") for k in fake_slack.sent_keys())
+    assert runner.catch_up() == [] or all(r.job_id != "digest" for r in runner.catch_up())
+
+
+def test_digest_and_welcome_content(
+    engine: Engine, database_url: str, fake_slack: FakeSlackOutbox
+) -> None:
+    zones = seed_reps(engine)
+    by_zone = {tz: rep_id for rep_id, tz in zones.items()}
+    clock = FakeClock(AFTERNOON)
+    fake_slack.clock = clock.timestamp
+    runner = runner_on(make_runtime(database_url, fake_slack.url), clock)
+    digest = runner.run("digest", manual=True)
+    assert digest.status == "ok" and "1 managers, 1 digests queued" in digest.detail
+    (msg,) = [m for m in fake_slack.messages if (m.key or "").startswith("digest:")]
+    assert msg.channel == "DMGR" and "Coaching follow-ups due" in str(msg.blocks)
+    assert "Prospecting" in msg.text and "Rep 1 Seller" in msg.text  # behind on the daily 40
+    nudges = runner.run("nudges", manual=True)
+    assert nudges.status == "ok"
+    texts = {m.key: m.text for m in fake_slack.messages if m.key.startswith("nudge:")}
+    assert set(texts) == {f"nudge:{by_zone[tz]}:2026-11-23" for tz in DUE_AT_AFTERNOON}
+    assert texts[f"nudge:{by_zone['America/St_Johns']}:2026-11-23"].startswith(
+        "Welcome to Pacesetter"
+    )  # a new rep with no data
+    seasoned = texts[f"nudge:{by_zone['America/New_York']}:2026-11-23"]
+    assert "Prospecting" in seasoned and "/40" in seasoned
+    assert "Try:" in seasoned or "on pace" in seasoned
+
+
+def test_snapshot_job_freezes_and_writes_the_pipeline_once(
+    engine: Engine, database_url: str, fake_slack: FakeSlackOutbox
+) -> None:
+    seed_reps(engine)
+    with session_scope(engine) as session:
+        session.add(
+            DailySnapshot(rep_id=2, day=MONDAY.date(), kpi="prospecting", value=3, frozen=False)
+        )
+    clock = FakeClock(MONDAY + timedelta(days=1, hours=12, minutes=5))
+    runner = runner_on(make_runtime(database_url, fake_slack.url), clock)
+    first = runner.fire("snapshot")
+    assert first.status == "ok" and "pipeline of 2026-11-23 written" in first.detail
+    clock.sleep(3600)
+    second = runner.fire("snapshot")
+    assert "pipeline of 2026-11-23 already written" in second.detail
+    with session_scope(engine) as session:
+        open_frozen = session.execute(
+            select(func.count()).select_from(DailySnapshot).where(DailySnapshot.frozen.is_(False))
+        ).scalar_one()
+        assert open_frozen == 0
+        assert session.execute(select(func.count()).select_from(PipelineSnapshot)).scalar_one() == 0
+
+
+def expected_nudges(zones: dict[int, str], start: datetime, end: datetime) -> set[str]:
+    calendar = org_calendar(AppConfig())
+    keys = set()
+    for rep_id, tz in zones.items():
+        zone = ZoneInfo(tz)
+        day = start.astimezone(zone).date()
+        while day <= end.astimezone(zone).date():
+            due = local_instant(day, time(8, 30), zone)
+            if calendar.is_working_day(day) and start <= due and due + timedelta(hours=1) <= end:
+                keys.add(f"nudge:{rep_id}:{day.isoformat()}")
+            day += timedelta(days=1)
+    return keys
+
+
+def two_schedulers(database_url: str, engine: Engine, days: int) -> None:
+    zones = seed_reps(engine, history=False)
+    start = MONDAY
+    clock = FakeClock(start)
+    fake = FakeSlackOutbox(clock=clock.timestamp)
+    with running(fake):
+        runners = [runner_on(make_runtime(database_url, fake.url), clock) for _ in range(2)]
+        errors: list[BaseException] = []
+
+        def tick(runner: Runner, job: str) -> None:
+            try:
+                result = runner.fire(job)
+                assert result.status in ("ok", "already_run"), result.line()
+                runner.deliver()
+            except BaseException as exc:
+                errors.append(exc)
+
+        end = start + timedelta(days=days)
+        step = timedelta(minutes=30)
+        while clock.now() < end:
+            # Both instances fire the same slot at once, as two schedulers would.
+            threads = [threading.Thread(target=tick, args=(r, "nudges")) for r in runners]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert not errors, errors
+            clock.set(clock.now() + step)
+    with session_scope(engine) as session:
+        statuses = Counter(session.execute(select(Delivery.status)).scalars())
+        runs = Counter(session.execute(select(JobRun.status).where(JobRun.job_id == "nudges")))
+    sent = Counter(fake.sent_keys())
+    assert [k for k, n in sent.items() if n > 1] == [], "a nudge was sent twice"
+    assert set(expected_nudges(zones, start, end)) <= set(sent), "a nudge was missed"
+    assert statuses == {"sent": len(sent)}
+    assert sum(runs.values()) == days * 48, "each slot ran exactly once across both"
+
+
+@pytest.mark.postgres
+def test_two_schedulers_on_postgres_30_days(engine: Engine, database_url: str) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("this scenario is about two instances sharing PostgreSQL")
+    two_schedulers(database_url, engine, 30)
+
+
+def test_two_schedulers_on_sqlite_a_week(engine: Engine, database_url: str) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the PostgreSQL variant runs 30 days")
+    two_schedulers(database_url, engine, 7)
+
+
+def write_config(tmp_path: Path) -> Path:
+    path = tmp_path / "pacesetter.yml"
+    path.write_text(
+        "org:\n  timezone: UTC\ngoals:\n  - {kpi: prospecting, period: day, target: 40}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_jobs_cli_list_and_run(  # noqa: PLR0917 - pytest fixtures
+    engine: Engine,
+    database_url: str,
+    fake_slack: FakeSlackOutbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    seed_reps(engine)
+    due = len(DUE_AT_AFTERNOON)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("PACESETTER_CONFIG", str(write_config(tmp_path)))
+    monkeypatch.setenv("PACESETTER_NOW", AFTERNOON.isoformat())
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-token")
+    monkeypatch.setenv("SLACK_API_URL", fake_slack.url)
+
+    def cli(*args: str) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as exit_info:
+            app.main(list(args))
+        out, err = capsys.readouterr()
+        return int(exit_info.value.code or 0), out, err
+
+    code, out, _ = cli("jobs", "list")
+    assert code == 0
+    for job_id in ("sync", "snapshot", "nudges", "digest"):
+        assert job_id in out
+    assert "contests: not scheduled" in out
+    code, out, _ = cli("jobs", "run", "nudges")
+    assert code == 0 and f"{due} due, {due} queued" in out
+    assert f"delivered {due}" in out
+    code, out, _ = cli("jobs", "run", "nudges")
+    assert code == 0 and "0 due, 0 queued" in out
+    assert len(fake_slack.messages) == due
+    code, _, err = cli("jobs", "run", "contests")
+    assert code == 2 and "contests come with the contests feature" in err
+    with session_scope(engine) as session:
+        assert session.execute(select(func.count()).select_from(Delivery)).scalar_one() == due
