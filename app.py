@@ -77,6 +77,7 @@ from integrations.slack_poster import WebClientPoster, make_client
 from integrations.slack_standin import Member, SlackStandin
 from jobs.content import ScorecardWriter
 from jobs.contests import ContestPolicy, ContestRunSummary, RecognitionPolicy, run_contests
+from jobs.dispatcher import DispatchPolicy
 from jobs.registry import build_jobs
 from jobs.runner import JobDeps, JobUnit, Runner
 from jobs.scheduler import run_worker
@@ -1435,6 +1436,7 @@ class DemoServices:
     tv: TvServer
     clock: DemoClock
     members: list[Member]
+    runner: Runner
 
     def stop(self, *, settle_s: float = 1.5, limit_s: float = 15.0) -> None:
         """Stop every server; Slack goes last, once the bot's after-ack work has gone quiet."""
@@ -1505,7 +1507,11 @@ def start_demo(rt: Runtime, *, port: int = 0, tv_port: int = 0) -> DemoServices:
     standin.set_events_url(f"http://127.0.0.1:{bot_server.server_port}/slack/events")
     tv = TvServer(rt.tv_snapshot, port=tv_port).start()
     standin.links["Office TV"] = tv.url
-    services = DemoServices(rt, standin, bot_server, tv, clock, members)
+    runner = rt.job_runner()
+    # The stand-in has no rate limits, and the dispatcher paces on the job clock, which the
+    # demo holds still between steps: send without pacing.
+    runner.deps.dispatch = DispatchPolicy(per_second=1000.0, burst=1000, channel_interval_s=0.0)
+    services = DemoServices(rt, standin, bot_server, tv, clock, members, runner)
     standin.advance = lambda days: demo_advance(services, days)
     return services
 
@@ -1517,10 +1523,20 @@ def demo_advance(services: DemoServices, days: float) -> str:
     morning = (datetime.combine(date.min, schedules.nudge_time) + timedelta(minutes=15)).time()
     services.clock.advance(days, at=morning, tz=rt.config.org.timezone)
     synced = run_sync(rt.sandbox_source(), rt.sync_store, rt.definitions, now=rt.now)
+    ran = [services.runner.fire(job_id) for job_id in DEMO_DAY_JOBS]
     contests = rt.run_contests()
+    delivered = services.runner.deliver()
     services.tv.refresh()
     local = rt.now().astimezone(zone(rt.config.org.timezone))
-    return f"It is now {local:%A %b %-d, %H:%M}. {synced.line()}. Contests: {contests.line()}"
+    jobs = "; ".join(r.line() for r in ran)
+    sent = delivered.line() if delivered else "nothing sent"
+    return (
+        f"It is now {local:%A %b %-d, %H:%M}. {synced.line()}. {jobs}. "
+        f"Contests: {contests.line()}. {sent}"
+    )
+
+
+DEMO_DAY_JOBS = ("snapshot", "nudges")
 
 
 def serve_demo(rt: Runtime, *, port: int, tv_port: int) -> None:

@@ -151,18 +151,22 @@ def test_tv_splashes_within_seconds_of_a_contest_win(
     shot(page, "tv-splash")
 
 
-def test_advancing_the_clock_moves_the_simulated_day(
+def test_advancing_the_day_brings_the_morning_nudge(
     demo: app.DemoServices, page: Any, shot: Any
 ) -> None:
     rep = _rep_of(demo, MANAGER)
     before = demo.rt.org_today()
     page.goto(f"{demo.standin.url}/?user={rep.id}")
     page.wait_for_selector("body[data-version]", state="attached")
+    page.click("[data-conversation^='D']")
+    shot(page, "before")
     page.click("#advance")
     page.locator(".notice", has_text="It is now").wait_for(timeout=30_000)
     assert demo.rt.org_today() == before + timedelta(days=1)
-    assert "sandbox" in page.inner_text("#notices")
-    shot(page, "advanced")
+    nudge = page.locator(".msg", has_text=f"Good morning {rep.name.split()[0]}")
+    nudge.wait_for(timeout=10_000)
+    assert "Only visible to you" not in nudge.inner_text(), "a nudge is a DM, not an ephemeral"
+    shot(page, "nudge")
 
 
 def test_manager_opens_home_and_a_button_opens_the_goal_modal(
