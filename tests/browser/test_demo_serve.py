@@ -149,6 +149,12 @@ def test_tv_splashes_within_seconds_of_a_contest_win(
     assert "wins November call blitz!" in splash.inner_text()
     page.wait_for_timeout(700)
     shot(page, "tv-splash")
+    demo.runner.deliver()  # the outbox posts standings and the result to the contest's channel
+    rep = _rep_of(demo, MANAGER)
+    page.goto(f"{demo.standin.url}/?user={rep.id}")
+    page.click("button.conv:has-text('#blitz')")
+    page.locator(".msg", has_text="November call blitz").last.wait_for()
+    shot(page, "contest-channel")
 
 
 def test_advancing_the_day_brings_the_morning_nudge(
