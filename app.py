@@ -265,6 +265,10 @@ class Runtime:
                 result.append(
                     source_from_settings(self.settings, self.config.salesforce, clock=self.now)
                 )
+            elif name == "hubspot":
+                from integrations.hubspot.factory import source_from_settings as hubspot_source
+
+                result.append(hubspot_source(self.settings, self.config.hubspot, clock=self.now))
             else:
                 raise ConfigError(
                     f"the {name} connector is not available in this build; use --source sandbox"

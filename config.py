@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.kpis import ActivityRule, KpiDefinition, KpiKind, KpiSource, default_kpis
 from domain.timeutil import zone
+from integrations.hubspot.options import HubSpotOptions
 from integrations.salesforce.options import SalesforceOptions
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -215,6 +216,7 @@ class AppConfig(_Strict):
     sandbox: SandboxConfig = SandboxConfig()
     sources: list[Literal["sandbox", "salesforce", "hubspot"]] | None = None
     salesforce: SalesforceOptions = Field(default_factory=SalesforceOptions)
+    hubspot: HubSpotOptions = Field(default_factory=HubSpotOptions)
     contests: ContestsConfig = ContestsConfig()
 
     def kpi_definitions(self) -> tuple[KpiDefinition, ...]:

@@ -19,7 +19,15 @@ SENIOR_TITLE_PATTERN = (
     r"\b(VP|SVP|EVP|AVP|Vice[- ]President|Director|Head of|Chief|C[A-Z]O|President|Founder|"
     r"Co-?founder|Owner)\b"
 )
-NOT_HELD = frozenset({MeetingOutcome.NO_SHOW, MeetingOutcome.CANCELED, MeetingOutcome.RESCHEDULED})
+# A meeting still "scheduled" has not happened yet; only completed (or unmarked) ones are held.
+NOT_HELD = frozenset(
+    {
+        MeetingOutcome.SCHEDULED,
+        MeetingOutcome.NO_SHOW,
+        MeetingOutcome.CANCELED,
+        MeetingOutcome.RESCHEDULED,
+    }
+)
 
 
 class KpiSource(StrEnum):

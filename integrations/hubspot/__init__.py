@@ -1,0 +1,1 @@
+"""HubSpot CRM v3 connector: owners, deals with stage history, and engagements."""

@@ -91,7 +91,14 @@ def test_emails_and_linkedin_touches_are_prospecting_only() -> None:
 
 @pytest.mark.parametrize(
     ("outcome", "held"),
-    [("completed", 1), (None, 1), ("no_show", 0), ("canceled", 0), ("rescheduled", 0)],
+    [
+        ("completed", 1),
+        (None, 1),
+        ("scheduled", 0),
+        ("no_show", 0),
+        ("canceled", 0),
+        ("rescheduled", 0),
+    ],
 )
 def test_only_held_meetings_are_conversations(outcome: str | None, held: int) -> None:
     got = values(activities=[meeting(outcome, "VP Marketing")])
