@@ -16,6 +16,7 @@ import pytest
 from pydantic import SecretStr
 
 import app
+from bot.tv import snapshot_json
 from config import AppConfig, GoalConfig, OrgConfig, SandboxConfig, Settings
 from domain.calendar import WorkCalendar
 from domain.contest_service import draft, launch
@@ -189,3 +190,23 @@ def test_manager_opens_home_and_a_button_opens_the_goal_modal(
     shot(page, "goal-modal")
     page.locator("#modal").get_by_role("button", name="Cancel").click()
     page.locator("#modal-backdrop").wait_for(state="hidden")
+
+
+def test_a_rep_who_opts_out_disappears_from_the_tv(
+    demo: app.DemoServices, page: Any, shot: Any
+) -> None:
+    leader = max(
+        (line for board in demo.rt.tv_snapshot().boards for line in board.lines),
+        key=lambda line: line.value,
+    )
+    member = next(m for m in demo.members if m.name == leader.name)
+    page.goto(f"{demo.standin.url}/?user={member.id}")
+    page.wait_for_selector("body[data-version]", state="attached")
+    _type(page, "/pacesetter optout")
+    page.locator(".msg.ephemeral").last.wait_for()
+    shot(page, "opted-out")
+    demo.tv.refresh()
+    page.goto(f"{demo.tv.url}/?poll=0.5")
+    page.wait_for_selector("table[data-board]")
+    assert leader.name not in page.content()
+    assert leader.name not in str(snapshot_json(demo.rt.tv_snapshot()))
