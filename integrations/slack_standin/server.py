@@ -80,7 +80,7 @@ class SlackStandin:
         self.last_request = time.monotonic()
 
     def idle_for(self) -> float:
-        """Return the seconds since anyone (the bot or the page) last called the stand-in."""
+        """Return the seconds since the bot last called the stand-in (page polls do not count)."""
         return time.monotonic() - self.last_request
 
     @property
@@ -244,8 +244,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._route("POST")
 
     def _route(self, verb: str) -> None:
-        self.standin.last_request = time.monotonic()
         path = urlsplit(self.path).path
+        if not path.startswith(("/ui/", "/static/")) and path != "/":
+            self.standin.last_request = time.monotonic()  # the bot (not the page) called
         body = self._body() if verb == "POST" else b""
         try:
             if path.startswith("/api/"):
