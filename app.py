@@ -322,22 +322,13 @@ class Runtime:
         """Return a read-only unit of work (nothing it does is committed)."""
         return self._bot_stores(self.read_engine)
 
-    def scorecard_rules(self) -> ScorecardRules:
-        """Return pacing rules from the org calendar in the config."""
-        org = self.config.org
-        weekend = frozenset(i for i, d in enumerate(WEEKDAYS) if d not in org.working_days)
-        return ScorecardRules(
-            calendar=WorkCalendar(holidays=frozenset(org.holidays), weekend=weekend),
-            org_timezone=org.timezone,
-        )
-
     def scorecards_for(self, stores: Stores) -> Scorecards:
         """Return the scorecard service over one unit of work's stores."""
         return Scorecards(
             stores.metrics,
             stores.goals.goals(),
             KpiCatalog(self.definitions),
-            self.scorecard_rules(),
+            scorecard_rules(self.config),
         )
 
     def slack_client(self) -> WebClient:
@@ -362,6 +353,7 @@ class Runtime:
             kpi_labels={d.name: d.label for d in self.definitions},
             admins=frozenset(a.lower() for a in self.config.admins),
             org_timezone=self.config.org.timezone,
+            brief_rules=brief_rules(self.config),
         )
 
     def bolt_app(self, client: WebClient, *, socket_mode: bool) -> App:
@@ -379,25 +371,10 @@ class Runtime:
             socket_mode=socket_mode,
         )
 
-    def config_goals(self) -> list[Goal]:
-        """Return the goals of the YAML config as domain goals."""
-        return [
-            Goal(
-                kpi=g.kpi,
-                period=Period(g.period),
-                target=g.target,
-                scope=Scope.REP if g.rep else (Scope.TEAM if g.team else Scope.EVERYONE),
-                scope_value=g.rep or g.team,
-                valid_from=g.valid_from,
-                valid_to=g.valid_to,
-            )
-            for g in self.config.goals
-        ]
-
     def load_config_goals(self) -> int:
         """Mirror the YAML config's goals into the database (replacing earlier config goals)."""
         with self.bot_stores() as stores:
-            return stores.goals.replace_config_goals(self.config_goals(), now=self.now())
+            return stores.goals.replace_config_goals(config_goals(self.config), now=self.now())
 
     def tv_settings(self) -> TvSettings:
         """Return what the office TV shows: the outcome and activity KPIs that exist."""
@@ -459,7 +436,7 @@ class Runtime:
                 streak_kpi=rec.streak_kpi,
                 streak_minimum=rec.streak_minimum,
                 streak_milestones=tuple(rec.streak_milestones),
-                calendar=self.scorecard_rules().calendar,
+                calendar=scorecard_rules(self.config).calendar,
             ),
         )
 
@@ -948,7 +925,6 @@ NEXT_STEPS = """
 
 # the Slack bot -------------------------------------------------------------------------------
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MANIFEST_PATH = Path(__file__).resolve().parent / "manifest.yml"
 
 
@@ -986,7 +962,9 @@ def run(
 
         assert rt.settings.slack_app_token is not None
         console.print("Pacesetter is connecting to Slack over Socket Mode.")
-        SocketModeHandler(app, rt.settings.slack_app_token.get_secret_value()).start()
+        SocketModeHandler(
+            app, rt.settings.slack_app_token.get_secret_value(), web_client=client
+        ).start()
         return
     server = make_http_server(app, host, port)
     console.print(f"Pacesetter is listening on http://{host}:{server.server_port}/slack/events")
@@ -1227,7 +1205,7 @@ def contest_create(
             rules,
             store=unit.contests,
             goals=unit.goals.goals(kpi=rules.kpi),
-            calendar=rt.scorecard_rules().calendar,
+            calendar=scorecard_rules(rt.config).calendar,
             created_by="cli",
             now=rt.now(),
         )

@@ -14,7 +14,7 @@ from bot.delivery import ChartUploader
 from bot.deps import BotDeps
 from bot.listeners import admin, coach, goal, home, leaderboard, mystats
 
-LISTENER_THREADS = 32
+LISTENER_THREADS = 4
 RATE_LIMIT_RETRIES = 2
 
 
@@ -37,6 +37,9 @@ def create_app(
         client=client,
         signing_secret=signing_secret,
         request_verification_enabled=not socket_mode,
+        # Ack in the request's own thread: the listener pool is busy with lazy work, and an
+        # acknowledgement queued behind it would miss Slack's 3 seconds.
+        process_before_response=True,
         token_verification_enabled=verify_token,
         listener_executor=ThreadPoolExecutor(
             max_workers=LISTENER_THREADS, thread_name_prefix="pacesetter-listener"

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from domain.brief import BriefRules
 from domain.ports import CoachingStore, Directory, GoalStore, MetricsStore, SlackDirectory
 
 
@@ -45,3 +46,4 @@ class BotDeps:
     admins: frozenset[str] = frozenset()
     org_timezone: str = "UTC"
     charts: bool = True
+    brief_rules: BriefRules = field(default_factory=BriefRules)

@@ -7,17 +7,11 @@ Slack types, so the same calls serve tests and, later, other entry points.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from bot.charts import TrendSeries
 from bot.deps import BotDeps, Stores
-from domain.brief import (
-    CoachBrief,
-    diagnosis_window,
-    funnel_of,
-    open_follow_ups,
-    questions_for,
-)
+from domain.brief import funnels, peer_group
 from domain.coaching import Role, template
 from domain.diagnosis import diagnose
 from domain.errors import BadInput, NotAllowed
@@ -31,8 +25,9 @@ from domain.identity import (
 )
 from domain.leaderboard import RankBy, Ranked, visible_to
 from domain.ports import LinkChange, RepProfile
+from domain.questions import CoachBrief, open_follow_ups, questions_for
 from domain.scorecard import ACTIVITY_SCORE, RESULTS_SCORE, Scorecard, Scorecards, subject_of
-from domain.timeutil import Period, zone
+from domain.timeutil import DateRange, Period, zone
 
 CHART_KPIS = 4
 SCORE_LABELS = {ACTIVITY_SCORE: "Activity score", RESULTS_SCORE: "Results score"}
@@ -153,14 +148,13 @@ def coach_brief(deps: BotDeps, viewer: RepProfile | None, rep_slack_id: str | No
         target = stores.directory.by_slack_id(rep_slack_id) if rep_slack_id else None
         rep = coachable_rep(viewer, target.id if target else None, stores.directory, deps.admins)
         assert viewer is not None
-        scorecards: Scorecards = deps.scorecards(stores)
+        cards: Scorecards = deps.scorecards(stores)
         as_of = deps.now().astimezone(zone(rep.timezone, deps.org_timezone)).date()
-        window = diagnosis_window(as_of)
-        peers = _peers(stores, rep)
-        totals = stores.metrics.totals(window, rep_ids=[p.id for p in peers])
-        calendar = scorecards.rules.calendar
-        funnels = {p.id: funnel_of(p, totals.get(p.id, {}), window, calendar) for p in peers}
-        diagnosis = diagnose(funnels[rep.id], list(funnels.values()))
+        rules = deps.brief_rules
+        window = DateRange(as_of - timedelta(days=rules.window_days - 1), as_of)
+        peers = peer_group(cards, rep, rules)
+        mine, *theirs = funnels(cards, [rep, *peers], window)
+        diagnosis = diagnose(mine, theirs, rules.diagnosis)
         notes = stores.coaching.notes_about(rep.id, viewer_of(viewer, deps.admins))
         shadow = diagnosis.shadow.rep_id if diagnosis.shadow else None
         shadow_slack = stores.directory.slack_ids([shadow]).get(shadow) if shadow else None
@@ -173,16 +167,6 @@ def coach_brief(deps: BotDeps, viewer: RepProfile | None, rep_slack_id: str | No
         open_follow_ups(notes),
         shadow_slack,
     )
-
-
-def _peers(stores: Stores, rep: RepProfile) -> list[RepProfile]:
-    """Return the rep and the peers they are compared with: their team, else everyone."""
-    everyone = [r for r in stores.metrics.reps() if r.role == "rep" or r.id == rep.id]
-    team = [r for r in everyone if rep.team and r.team == rep.team]
-    peers = team if len(team) > 2 else everyone
-    if all(p.id != rep.id for p in peers):
-        peers.append(rep)
-    return peers
 
 
 def note_target(deps: BotDeps, viewer: RepProfile | None, rep_id: int) -> RepProfile:

@@ -244,10 +244,10 @@ class Scorecards:
         ]
 
     def _period_totals(
-        self, period: Period, as_of: date, reps: Sequence[RepProfile]
+        self, period: Period, as_of: date, kpis: Sequence[str] | None = None
     ) -> dict[int, dict[str, float]]:
         # Boards cover (nearly) everyone: one GROUP BY over all reps beats IN-lists of ids.
-        return self.store.totals(period_to_date(period, as_of))
+        return self.store.totals(period_to_date(period, as_of), kpis=kpis)
 
     def leaderboard(
         self,
@@ -269,7 +269,7 @@ class Scorecards:
             return self._score_board(metric, as_of, reps)
         self.kpis.get(metric)
         rng = period_range(period, as_of)
-        sums = totals if totals is not None else self._period_totals(period, as_of, reps)
+        sums = totals if totals is not None else self._period_totals(period, as_of, [metric])
         standings = []
         for rep in reps:
             target = self.resolver.target(metric, subject_of(rep), rng, period)
@@ -288,9 +288,9 @@ class Scorecards:
     def _score_board(self, metric: str, as_of: date, reps: Sequence[RepProfile]) -> list[Ranked]:
         kind = KpiKind.LEADING if metric == ACTIVITY_SCORE else KpiKind.LAGGING
         periods = SCORE_PERIODS[kind]
-        sums = {p: self._period_totals(p, as_of, reps) for p in periods}
         weights = self.rules.weights(self.kpis, kind)
         names = [n for n in weights if n in set(self.kpis.names())]
+        sums = {p: self._period_totals(p, as_of, names) for p in periods}
         progress = Progress.end_of(as_of)
         standings = []
         for rep in reps:
@@ -388,7 +388,7 @@ class Scorecards:
         self, rep: RepProfile, period: Period, as_of: date, by: RankBy
     ) -> tuple[dict[str, int | None], int, frozenset[str]]:
         reps = self.board_reps()
-        totals = self._period_totals(period, as_of, reps)
+        totals = self._period_totals(period, as_of)
         ranks: dict[str, int | None] = {}
         by_count: set[str] = set()
         for name in self.kpis.names():

@@ -98,7 +98,11 @@ class SqlDirectory:
         chain: list[int] = []
         current = self.session.get(Rep, rep_id)
         while current is not None and current.manager_id is not None:
-            if current.manager_id in chain or len(chain) >= MAX_HIERARCHY_DEPTH:
+            if (
+                current.manager_id in chain
+                or current.manager_id == rep_id
+                or len(chain) >= MAX_HIERARCHY_DEPTH
+            ):
                 break
             chain.append(current.manager_id)
             current = self.session.get(Rep, current.manager_id)

@@ -30,20 +30,22 @@ from storage.queries import data_as_of
 IN_CHUNK = 900
 
 
-def _profile(rep: Rep) -> RepProfile:
-    assert rep.id is not None
-    return RepProfile(
-        id=rep.id,
-        email=rep.email,
-        name=rep.name,
-        team=rep.team,
-        manager_id=rep.manager_id,
-        timezone=rep.timezone,
-        start_date=rep.start_date,
-        public_opt_out=rep.public_opt_out,
-        role=rep.role,
-        active=rep.active,
-    )
+PROFILE_COLUMNS = (
+    col(Rep.id),
+    col(Rep.email),
+    col(Rep.name),
+    col(Rep.team),
+    col(Rep.manager_id),
+    col(Rep.timezone),
+    col(Rep.start_date),
+    col(Rep.public_opt_out),
+    col(Rep.role),
+    col(Rep.active),
+)
+
+
+def _profile(row: Any) -> RepProfile:
+    return RepProfile(*row)
 
 
 class SqlMetricsStore:
@@ -54,20 +56,17 @@ class SqlMetricsStore:
 
     def reps(self, *, active_only: bool = True) -> list[RepProfile]:
         """Return the reps by name, active ones only by default."""
-        query = select(Rep).order_by(col(Rep.name), col(Rep.id))
+        # Plain columns, not ORM objects: boards load every rep, thousands of them.
+        query = select(*PROFILE_COLUMNS).order_by(col(Rep.name), col(Rep.id))
         if active_only:
             query = query.where(col(Rep.active).is_(True))
-        return [_profile(r) for r in self.session.execute(query).scalars()]
+        return [_profile(r) for r in self._rows(query)]
 
     def rep_by_email(self, email: str) -> RepProfile | None:
         """Return the rep with ``email`` (case-insensitive)."""
         wanted = email.strip().lower()
-        rep = (
-            self.session.execute(select(Rep).where(func.lower(col(Rep.email)) == wanted))
-            .scalars()
-            .first()
-        )
-        return _profile(rep) if rep else None
+        rows = self._rows(select(*PROFILE_COLUMNS).where(func.lower(col(Rep.email)) == wanted))
+        return _profile(rows[0]) if rows else None
 
     def totals(
         self,
@@ -110,12 +109,16 @@ class SqlMetricsStore:
     def _by_reps(self, query: Any, column: Any, rep_ids: Sequence[int] | None) -> list[Any]:
         """Run ``query`` once, or once per chunk of ``rep_ids`` (bind-parameter limits)."""
         if rep_ids is None:
-            return [self.session.execute(query).all()]
+            return [self._rows(query)]
         ids = list(rep_ids)
         return [
-            self.session.execute(query.where(column.in_(ids[i : i + IN_CHUNK]))).all()
+            self._rows(query.where(column.in_(ids[i : i + IN_CHUNK])))
             for i in range(0, len(ids), IN_CHUNK)
         ]
+
+    def _rows(self, query: Any) -> list[Any]:
+        """Run a Core select on the session's connection (no ORM row processing)."""
+        return list(self.session.connection().execute(query).all())
 
     def stages(self) -> list[StageInfo]:
         """Return every pipeline stage (all sources) with its order."""

@@ -15,9 +15,16 @@ from slack_sdk.models.blocks import (
 
 from bot.blocks.common import Message, clip, day_range, number
 from bot.ids import ActionId, BlockId
-from domain.brief import CoachBrief
 from domain.coaching import NoteView
+from domain.diagnosis import DEFAULT_STEPS
+from domain.questions import CoachBrief
 
+SINGULAR = {
+    "prospecting": "prospecting touch",
+    "conversations": "conversation",
+    "meaningful_conversations": "meaningful conversation",
+    "opportunities_created": "opportunity created",
+}
 PROBLEM_HINT = {
     "not_enough_data": "Not enough data yet to compare this rep with the team.",
     "no_weak_step": "At or near the team median on every step with enough data.",
@@ -25,15 +32,29 @@ PROBLEM_HINT = {
 
 
 def diagnosis_text(brief: CoachBrief) -> str:
-    """Return the diagnosis in one or two sentences."""
+    """Return the diagnosis in one sentence: the weak step and the rep against the median."""
     d = brief.diagnosis
     if d.weak_step is None:
         return PROBLEM_HINT.get(d.status, d.message)
     step = next((s for s in d.steps if s.kpi == d.weak_step), None)
-    detail = ""
+    name = d.weak_step.replace("_", " ")
+    detail = name
     if step is not None and step.rep_value is not None and step.team_median is not None:
-        detail = f" (rep {step.rep_value:.2f} against a team median of {step.team_median:.2f})"
-    return f"Weak step: *{d.problem}* — {d.weak_step.replace('_', ' ')}{detail}."
+        source = next(
+            (f.source for f in DEFAULT_STEPS if f.kpi == step.kpi and f.source is not None), None
+        )
+        if source is None:
+            detail = (
+                f"{name}: {step.rep_value:.1f} a working day against a team median of "
+                f"{step.team_median:.1f}"
+            )
+        else:
+            detail = (
+                f"{name} per {SINGULAR.get(source, source.replace('_', ' '))}: "
+                f"{100 * step.rep_value:.0f}% against a team median of "
+                f"{100 * step.team_median:.0f}%"
+            )
+    return f"Weak step: *{d.problem}* ({detail})."
 
 
 def shadow_text(brief: CoachBrief) -> str | None:

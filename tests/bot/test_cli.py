@@ -1,0 +1,42 @@
+"""`pacesetter doctor` against the fake Slack: database, auth.test, sources, unmatched reps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import app
+from tests.bot.conftest import NOW, TZ, make_runtime, slack_id, sync_sandbox
+from tests.fakes.slack import FakeSlack
+
+
+def test_doctor_links_reps_by_email_and_lists_the_unmatched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'doctor.db'}"
+    with FakeSlack() as slack:
+        rt = make_runtime(url, slack)
+        rt.upgrade()
+        org = sync_sandbox(rt)
+        people = org.people(NOW.date())
+        for person in people[:-1]:
+            slack.add_user(slack_id(person.user.crm_id), person.user.email, person.user.name, TZ)
+        rt.engine.dispose()
+        for key, value in {
+            "DATABASE_URL": url,
+            "SLACK_BOT_TOKEN": "xoxb-doctor",
+            "SLACK_API_URL": slack.api_url,
+            "PACESETTER_NOW": NOW.isoformat(),
+        }.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.delenv("PACESETTER_CONFIG", raising=False)
+        with pytest.raises(SystemExit) as exit_:
+            app.main(["doctor"])
+        out = capsys.readouterr().out
+        assert exit_.value.code == 0, out
+        assert "Slack: Pacesetter Test" in out
+        assert f"linked {len(people) - 1} reps" in out
+        assert "1 reps have no Slack user" in out and people[-1].user.email in out
+        assert slack.calls_to("auth.test")
+        assert len(slack.calls_to("users.lookupByEmail")) == len(people)
