@@ -65,7 +65,7 @@ from domain.goals import Goal, InvalidGoal, Scope
 from domain.identity import MatchReport, match_reps
 from domain.kpis import KpiCatalog, KpiDefinition, UnknownKpi
 from domain.leaderboard import RankBy
-from domain.ports import CrmSource, PageStats, SourceError, SyncStore
+from domain.ports import CrmSource, MetricsStore, PageStats, SourceError, SyncStore
 from domain.records import CrmObject
 from domain.scorecard import ScorecardRules, Scorecards
 from domain.timeutil import Period, local_day, period_to_date, zone
@@ -226,12 +226,13 @@ class Runtime:
     def content_writer(self, unit: JobUnit) -> ScorecardWriter:
         """Return what writes nudges and digests from the scorecards, on the unit's session."""
         assert isinstance(unit, JobsUnit)
-        cards = Scorecards(
-            unit.metrics,
-            SqlGoalStore(unit.session).goals(),
-            KpiCatalog(self.definitions),
-            scorecard_rules(self.config),
-        )
+        goals = SqlGoalStore(unit.session).goals()
+        kpis = KpiCatalog(self.definitions)
+        rules = scorecard_rules(self.config)
+
+        def cards(metrics: MetricsStore) -> Scorecards:
+            return Scorecards(metrics, goals, kpis, rules)
+
         return ScorecardWriter(cards, unit.metrics, unit.store)
 
     def job_runner(self, *, sleep: Callable[[float], None] = sleep) -> Runner:

@@ -120,6 +120,11 @@ def nudge_key(rep_id: int, local_date: date) -> str:
     return f"nudge:{rep_id}:{local_date.isoformat()}"
 
 
+def welcome_key(rep_id: int) -> str:
+    """Return the outbox key of a rep's one welcome (sent instead of nudges until data exists)."""
+    return f"welcome:{rep_id}"
+
+
 def parse_nudge_time(value: str | None) -> time | None:
     """Parse a stored "HH:MM" (``Rep.nudge_time``); None or garbage means the default."""
     if not value:

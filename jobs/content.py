@@ -6,10 +6,12 @@ from ``domain.scorecard.Scorecards``; the suggestion comes from ``domain.diagnos
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 
 from domain.calendar import previous_working_day
 from domain.diagnosis import Diagnosis, RepFunnel, diagnose
+from domain.funnel import OpportunityPath, StageInfo
 from domain.nudges import DueNudge, KpiResult, NudgeContent, NudgeKind
 from domain.pacing import Status
 from domain.ports import ManagerTarget, MetricsStore, NudgeStore, NudgeTarget, RepProfile
@@ -32,15 +34,98 @@ SUGGESTIONS = {
 }
 
 
+class ChunkMetrics:
+    """A MetricsStore that answers a known set of reps' reads from one query per date range.
+
+    A nudge builds two scorecards per rep, each reading several period totals and the daily
+    series for streaks; reps due in the same tick share their ranges, so the queries are made
+    once for the whole chunk and sliced per rep here.
+    """
+
+    def __init__(self, inner: MetricsStore, rep_ids: Sequence[int]) -> None:
+        self.inner = inner
+        self.rep_ids = sorted(set(rep_ids))
+        self._ids = frozenset(self.rep_ids)
+        self._totals: dict[tuple[date, date], dict[int, dict[str, float]]] = {}
+        self._daily: dict[tuple[date, date], dict[int, dict[str, dict[date, float]]]] = {}
+        self._reps: dict[bool, list[RepProfile]] = {}
+        self._as_of: list[datetime | None] = []
+
+    def _covers(self, rep_ids: Sequence[int] | None, kpis: Sequence[str] | None) -> bool:
+        return rep_ids is not None and kpis is None and self._ids.issuperset(rep_ids)
+
+    def reps(self, *, active_only: bool = True) -> list[RepProfile]:
+        """Return the reps (read once)."""
+        if active_only not in self._reps:
+            self._reps[active_only] = self.inner.reps(active_only=active_only)
+        return self._reps[active_only]
+
+    def rep_by_email(self, email: str) -> RepProfile | None:
+        """Return the rep with ``email``."""
+        return self.inner.rep_by_email(email)
+
+    def totals(
+        self,
+        rng: DateRange,
+        *,
+        kpis: Sequence[str] | None = None,
+        rep_ids: Sequence[int] | None = None,
+    ) -> dict[int, dict[str, float]]:
+        """Return rep -> kpi -> sum over ``rng``, from the chunk's cached query when it can."""
+        if not self._covers(rep_ids, kpis):
+            return self.inner.totals(rng, kpis=kpis, rep_ids=rep_ids)
+        key = (rng.start, rng.end)
+        if key not in self._totals:
+            self._totals[key] = self.inner.totals(rng, rep_ids=self.rep_ids)
+        cached = self._totals[key]
+        return {r: dict(cached[r]) for r in rep_ids or () if r in cached}
+
+    def daily(
+        self, rep_ids: Sequence[int], rng: DateRange, *, kpis: Sequence[str] | None = None
+    ) -> dict[int, dict[str, dict[date, float]]]:
+        """Return rep -> kpi -> day -> value, from the chunk's cached query when it can."""
+        if not self._covers(rep_ids, kpis):
+            return self.inner.daily(rep_ids, rng, kpis=kpis)
+        key = (rng.start, rng.end)
+        if key not in self._daily:
+            self._daily[key] = self.inner.daily(self.rep_ids, rng)
+        cached = self._daily[key]
+        return {r: cached[r] for r in rep_ids if r in cached}
+
+    def stages(self) -> list[StageInfo]:
+        """Return every pipeline stage."""
+        return self.inner.stages()
+
+    def opportunity_paths(self) -> list[OpportunityPath]:
+        """Return each live opportunity's path."""
+        return self.inner.opportunity_paths()
+
+    def data_as_of(self) -> datetime | None:
+        """Return when the last successful sync finished (read once per chunk)."""
+        if not self._as_of:
+            self._as_of.append(self.inner.data_as_of())
+        return self._as_of[0]
+
+
 class ScorecardWriter:
     """Implements jobs.runner.ContentWriter over a Scorecards service on one session."""
 
-    def __init__(self, scorecards: Scorecards, metrics: MetricsStore, store: NudgeStore) -> None:
-        self.scorecards = scorecards
+    def __init__(
+        self,
+        cards: Callable[[MetricsStore], Scorecards],
+        metrics: MetricsStore,
+        store: NudgeStore,
+    ) -> None:
+        self.cards = cards
+        self.scorecards = cards(metrics)
         self.metrics = metrics
         self.store = store
         self._reps: dict[int, RepProfile] | None = None
         self._funnels: dict[date, list[RepFunnel]] = {}
+
+    def prepare(self, rep_ids: Sequence[int]) -> None:
+        """Read the metrics of ``rep_ids`` in bulk for the nudges about to be written."""
+        self.scorecards = self.cards(ChunkMetrics(self.metrics, rep_ids))
 
     # nudges --------------------------------------------------------------------------------
 

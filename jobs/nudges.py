@@ -18,6 +18,7 @@ from domain.nudges import (
     WeekdayCalendar,
     parse_nudge_time,
     plan_nudges,
+    welcome_key,
 )
 from domain.ports import NudgeTarget, OutboundMessage
 from jobs.messages import nudge_message
@@ -72,16 +73,20 @@ def run_nudges(context: JobContext) -> str:
         with deps.unit() as unit:
             history = unit.store.has_history([d.rep_id for d in chunk])
             writer = deps.writer(unit)
+            writer.prepare([d.rep_id for d in chunk if d.rep_id in history])
             messages = []
             for nudge in chunk:
                 target = targets[nudge.rep_id]
                 content = writer.nudge(target, nudge, now=now, has_history=nudge.rep_id in history)
                 welcomed += content.welcome
                 text, blocks = nudge_message(content)
+                # A rep without data is welcomed once, ever, rather than shown zeros each day.
+                key = welcome_key(nudge.rep_id) if content.welcome else nudge.key
                 messages.append(
-                    OutboundMessage(
-                        key=nudge.key, channel=target.slack_user_id, text=text, blocks=blocks
-                    )
+                    OutboundMessage(key=key, channel=target.slack_user_id, text=text, blocks=blocks)
                 )
             queued += unit.outbox.enqueue(messages, now=now)
-    return f"{len(targets)} reps, {len(due)} due, {queued} queued ({welcomed} welcomes)"
+    return (
+        f"{len(targets)} reps, {len(due)} due, {queued} queued "
+        f"({welcomed} without data yet: welcomed once)"
+    )

@@ -70,6 +70,10 @@ class JobUnit(Protocol):
 class ContentWriter(Protocol):
     """Turns metrics into what a nudge or digest says (jobs/content.py over scorecards)."""
 
+    def prepare(self, rep_ids: Sequence[int]) -> None:
+        """Read what the nudges of ``rep_ids`` need in bulk before they are written."""
+        ...
+
     def nudge(
         self, target: NudgeTarget, due: DueNudge, *, now: datetime, has_history: bool
     ) -> NudgeContent:
