@@ -28,18 +28,16 @@ ARGS = [
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test of this folder `browser` and skip them without Chromium."""
+    """Skip this folder's tests (each module is marked `browser`) when Chromium is missing."""
     here = Path(__file__).parent
     for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.browser)
-            if not CHROMIUM.exists():
-                item.add_marker(
-                    pytest.mark.skip(
-                        reason="/usr/bin/chromium is missing: `apt-get install -y chromium` "
-                        "(.ci/run does it) to run the browser tests"
-                    )
+        if here in Path(str(item.fspath)).parents and not CHROMIUM.exists():
+            item.add_marker(
+                pytest.mark.skip(
+                    reason="/usr/bin/chromium is missing: `apt-get install -y chromium` "
+                    "(.ci/run does it) to run the browser tests"
                 )
+            )
 
 
 @pytest.fixture(scope="session")

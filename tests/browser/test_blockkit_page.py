@@ -10,6 +10,9 @@ from slack_sdk import WebClient
 
 from integrations.slack_standin import Member, SlackStandin
 
+pytestmark = pytest.mark.browser
+
+
 TOKEN = "xoxb-render-test"
 PEOPLE = [Member("UREP0001", "Ava Stone", "ava.stone@example.com", "America/Chicago", "AE", "East")]
 PNG = bytes.fromhex(

@@ -25,6 +25,9 @@ from jobs.sync import run_sync
 from storage.contests import SqlContestStore
 from storage.db import session_scope
 
+pytestmark = pytest.mark.browser
+
+
 NOW = datetime(2026, 11, 19, 14, 0, tzinfo=UTC)  # a Thursday morning in New York
 TZ = "America/New_York"
 MANAGER = "morgan.lee@example.com"

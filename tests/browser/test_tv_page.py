@@ -13,6 +13,9 @@ import pytest
 from bot.tv import TvServer
 from domain.tv import Board, BoardLine, Splash, SplashKind, TvSnapshot
 
+pytestmark = pytest.mark.browser
+
+
 NOW = datetime(2026, 11, 19, 15, 0, tzinfo=UTC)
 BOARDS = (
     Board("month:wins", "Wins", "Month to date", "", (BoardLine(1, "Ava Stone", "East", 3.0),)),
