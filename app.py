@@ -65,6 +65,7 @@ from domain.goals import Goal, InvalidGoal, Scope
 from domain.identity import MatchReport, match_reps
 from domain.kpis import KpiCatalog, KpiDefinition, UnknownKpi
 from domain.leaderboard import RankBy
+from domain.nudges import NudgeAction, PreferenceChange, preference_change
 from domain.ports import CrmSource, MetricsStore, PageStats, SourceError, SyncStore
 from domain.records import CrmObject
 from domain.scorecard import ScorecardRules, Scorecards
@@ -78,6 +79,7 @@ from integrations.slack_standin import Member, SlackStandin
 from jobs.content import ScorecardWriter
 from jobs.contests import ContestPolicy, ContestRunSummary, RecognitionPolicy, run_contests
 from jobs.dispatcher import DispatchPolicy
+from jobs.nudges import org_calendar
 from jobs.registry import build_jobs
 from jobs.runner import JobDeps, JobUnit, Runner
 from jobs.scheduler import run_worker
@@ -924,130 +926,6 @@ NEXT_STEPS = """
 """
 
 
-# the Slack bot -------------------------------------------------------------------------------
-
-MANIFEST_PATH = Path(__file__).resolve().parent / "manifest.yml"
-
-
-@cli.command()
-def manifest() -> None:
-    """Print the Slack app manifest to paste into "Create New App" -> "From an app manifest"."""
-    sys.stdout.write(MANIFEST_PATH.read_text(encoding="utf-8"))
-
-
-@cli.command()
-def run(
-    http: Annotated[
-        bool, typer.Option("--http", help="Serve HTTP even when SLACK_APP_TOKEN is set.")
-    ] = False,
-    port: Annotated[int, typer.Option(help="HTTP port for /slack/events.")] = 3000,
-    host: Annotated[str, typer.Option(help="HTTP interface to listen on.")] = "0.0.0.0",  # noqa: S104
-    tv_port: Annotated[
-        int | None,
-        typer.Option("--tv-port", help="Also serve the read-only office-TV page on this port."),
-    ] = None,
-) -> None:
-    """Run the Slack bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP at /slack/events."""
-    rt = runtime()
-    rt.upgrade()
-    client = rt.slack_client()
-    socket_mode = rt.settings.slack_app_token is not None and not http
-    rt.load_config_goals()
-    app = rt.bolt_app(client, socket_mode=socket_mode)
-    _match_in_background(rt, client)
-    if tv_port is not None:
-        tv = TvServer(rt.tv_snapshot, host=host, port=tv_port).start()
-        console.print(f"The office TV page is at http://{host}:{tv.server.server_address[1]}/")
-    if socket_mode:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        assert rt.settings.slack_app_token is not None
-        console.print("Pacesetter is connecting to Slack over Socket Mode.")
-        SocketModeHandler(
-            app, rt.settings.slack_app_token.get_secret_value(), web_client=client
-        ).start()
-        return
-    server = make_http_server(app, host, port)
-    console.print(f"Pacesetter is listening on http://{host}:{server.server_port}/slack/events")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-
-
-def _match_in_background(rt: Runtime, client: WebClient) -> None:
-    """Match reps to Slack users without delaying start-up (Slack lookups are rate limited)."""
-
-    def work() -> None:
-        try:
-            report = rt.match_slack_users(client)
-            log.warning(
-                "Slack matching: %d linked, %d reps without a Slack user (see `pacesetter doctor`)",
-                len(report.linked),
-                len(report.unmatched),
-            )
-        except (SlackApiError, OSError):
-            log.exception("matching reps to Slack users failed; `pacesetter doctor` says more")
-
-    threading.Thread(target=work, name="slack-match", daemon=True).start()
-
-
-@cli.command()
-def doctor() -> None:
-    """Check the database, Slack and each CRM source; list reps not matched to Slack."""
-    rt = runtime()
-    problems = 0
-    try:
-        check_database(rt.engine)
-        rt.upgrade()
-        console.print(f"[green]ok[/green]  database {migrate.current_revision(rt.engine)}")
-    except DatabaseUnavailable as exc:
-        console.print(f"[red]fail[/red] database: {exc}", highlight=False)
-        raise SystemExit(1) from None
-    problems += _doctor_slack(rt)
-    for source in rt.sources():
-        check = source.check()
-        mark = "[green]ok[/green]  " if check.ok else "[red]fail[/red]"
-        problems += 0 if check.ok else 1
-        console.print(f"{mark} {check.source}: {check.detail}", highlight=False)
-    with rt.bot_stores() as stores:
-        unmatched = stores.directory.unmatched()
-    if unmatched:
-        console.print(f"[yellow]warn[/yellow] {len(unmatched)} reps have no Slack user:")
-        for rep in unmatched:
-            console.print(f"       {rep.name} <{rep.email}>", highlight=False)
-        console.print("       Fix with `/pacesetter link @user email` in Slack.")
-    else:
-        console.print("[green]ok[/green]   every active rep is matched to a Slack user")
-    if problems:
-        raise SystemExit(1)
-
-
-def _doctor_slack(rt: Runtime) -> int:
-    if rt.settings.slack_bot_token is None:
-        console.print("[yellow]skip[/yellow] Slack: SLACK_BOT_TOKEN is not set")
-        return 0
-    client = rt.slack_client()
-    try:
-        auth = client.auth_test()
-    except (SlackApiError, OSError) as exc:
-        console.print(f"[red]fail[/red] Slack auth.test: {exc}", highlight=False)
-        return 1
-    console.print(
-        f"[green]ok[/green]   Slack: {auth.get('team')} as {auth.get('user')}", highlight=False
-    )
-    try:
-        report = rt.match_slack_users(client)
-    except (SlackApiError, OSError) as exc:
-        console.print(f"[red]fail[/red] Slack user lookup: {exc}", highlight=False)
-        return 1
-    if report.linked:
-        console.print(f"[green]ok[/green]   linked {len(report.linked)} reps to Slack by email")
-    return 0
-
-
 # contests ------------------------------------------------------------------------------------
 
 
@@ -1306,6 +1184,22 @@ def contest_cancel(ref: Annotated[str, typer.Argument(help="Contest id or name")
 # scheduled jobs ------------------------------------------------------------------------------
 
 
+def apply_nudge_action(
+    rt: Runtime, *, rep_id: int, action_id: str, nudge_date: date
+) -> PreferenceChange:
+    """Store what a nudge button does (the bot's action handler calls this after ack())."""
+    change = preference_change(
+        NudgeAction(action_id), nudge_date=nudge_date, calendar=org_calendar(rt.config)
+    )
+    with rt.job_unit() as unit:
+        unit.store.set_nudge_preferences(
+            rep_id,
+            mode=change.mode.value if change.mode else None,
+            snoozed_until=change.snoozed_until,
+        )
+    return change
+
+
 def start_scheduler(rt: Runtime) -> BackgroundScheduler:
     """Start the job scheduler in background threads; `pacesetter run` calls this."""
     return _start_scheduler(rt.job_runner())
@@ -1374,6 +1268,132 @@ def jobs_run(
 
 
 DELIVER_WAIT_S = 600.0
+# the Slack bot -------------------------------------------------------------------------------
+
+MANIFEST_PATH = Path(__file__).resolve().parent / "manifest.yml"
+
+
+@cli.command()
+def manifest() -> None:
+    """Print the Slack app manifest to paste into "Create New App" -> "From an app manifest"."""
+    sys.stdout.write(MANIFEST_PATH.read_text(encoding="utf-8"))
+
+
+@cli.command()
+def run(
+    http: Annotated[
+        bool, typer.Option("--http", help="Serve HTTP even when SLACK_APP_TOKEN is set.")
+    ] = False,
+    port: Annotated[int, typer.Option(help="HTTP port for /slack/events.")] = 3000,
+    host: Annotated[str, typer.Option(help="HTTP interface to listen on.")] = "0.0.0.0",  # noqa: S104
+    tv_port: Annotated[
+        int | None,
+        typer.Option("--tv-port", help="Also serve the read-only office-TV page on this port."),
+    ] = None,
+) -> None:
+    """Run the Slack bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP at /slack/events."""
+    rt = runtime()
+    rt.upgrade()
+    client = rt.slack_client()
+    socket_mode = rt.settings.slack_app_token is not None and not http
+    rt.load_config_goals()
+    app = rt.bolt_app(client, socket_mode=socket_mode)
+    _match_in_background(rt, client)
+    if tv_port is not None:
+        tv = TvServer(rt.tv_snapshot, host=host, port=tv_port).start()
+        console.print(f"The office TV page is at http://{host}:{tv.server.server_address[1]}/")
+    scheduler = start_scheduler(rt)  # sync, snapshot, nudges, digest and the outbox
+    try:
+        if socket_mode:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            assert rt.settings.slack_app_token is not None
+            console.print("Pacesetter is connecting to Slack over Socket Mode.")
+            SocketModeHandler(
+                app, rt.settings.slack_app_token.get_secret_value(), web_client=client
+            ).start()
+            return
+        server = make_http_server(app, host, port)
+        console.print(f"Pacesetter is listening on http://{host}:{server.server_port}/slack/events")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+def _match_in_background(rt: Runtime, client: WebClient) -> None:
+    """Match reps to Slack users without delaying start-up (Slack lookups are rate limited)."""
+
+    def work() -> None:
+        try:
+            report = rt.match_slack_users(client)
+            log.warning(
+                "Slack matching: %d linked, %d reps without a Slack user (see `pacesetter doctor`)",
+                len(report.linked),
+                len(report.unmatched),
+            )
+        except (SlackApiError, OSError):
+            log.exception("matching reps to Slack users failed; `pacesetter doctor` says more")
+
+    threading.Thread(target=work, name="slack-match", daemon=True).start()
+
+
+@cli.command()
+def doctor() -> None:
+    """Check the database, Slack and each CRM source; list reps not matched to Slack."""
+    rt = runtime()
+    problems = 0
+    try:
+        check_database(rt.engine)
+        rt.upgrade()
+        console.print(f"[green]ok[/green]  database {migrate.current_revision(rt.engine)}")
+    except DatabaseUnavailable as exc:
+        console.print(f"[red]fail[/red] database: {exc}", highlight=False)
+        raise SystemExit(1) from None
+    problems += _doctor_slack(rt)
+    for source in rt.sources():
+        check = source.check()
+        mark = "[green]ok[/green]  " if check.ok else "[red]fail[/red]"
+        problems += 0 if check.ok else 1
+        console.print(f"{mark} {check.source}: {check.detail}", highlight=False)
+    with rt.bot_stores() as stores:
+        unmatched = stores.directory.unmatched()
+    if unmatched:
+        console.print(f"[yellow]warn[/yellow] {len(unmatched)} reps have no Slack user:")
+        for rep in unmatched:
+            console.print(f"       {rep.name} <{rep.email}>", highlight=False)
+        console.print("       Fix with `/pacesetter link @user email` in Slack.")
+    else:
+        console.print("[green]ok[/green]   every active rep is matched to a Slack user")
+    if problems:
+        raise SystemExit(1)
+
+
+def _doctor_slack(rt: Runtime) -> int:
+    if rt.settings.slack_bot_token is None:
+        console.print("[yellow]skip[/yellow] Slack: SLACK_BOT_TOKEN is not set")
+        return 0
+    client = rt.slack_client()
+    try:
+        auth = client.auth_test()
+    except (SlackApiError, OSError) as exc:
+        console.print(f"[red]fail[/red] Slack auth.test: {exc}", highlight=False)
+        return 1
+    console.print(
+        f"[green]ok[/green]   Slack: {auth.get('team')} as {auth.get('user')}", highlight=False
+    )
+    try:
+        report = rt.match_slack_users(client)
+    except (SlackApiError, OSError) as exc:
+        console.print(f"[red]fail[/red] Slack user lookup: {exc}", highlight=False)
+        return 1
+    if report.linked:
+        console.print(f"[green]ok[/green]   linked {len(report.linked)} reps to Slack by email")
+    return 0
 
 
 # entry point ---------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import dataclasses
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -439,3 +439,26 @@ def test_sync_job_runs_each_source_on_its_own_interval(
     assert calls == ["sandbox", "sandbox", "hubspot"]
     runner.run("sync", manual=True)  # by hand: every source
     assert calls[-2:] == ["sandbox", "hubspot"]
+
+
+def test_nudge_buttons_change_the_rep(
+    engine: Engine, database_url: str, fake_slack: FakeSlackOutbox
+) -> None:
+    zones = seed_reps(engine)
+    rep_id = next(iter(zones))
+    rt = make_runtime(database_url, fake_slack.url)
+    friday = date(2026, 11, 27)
+    change = app.apply_nudge_action(
+        rt, rep_id=rep_id, action_id="nudge_snooze_day", nudge_date=friday
+    )
+    assert change.snoozed_until == date(2026, 11, 30)
+    app.apply_nudge_action(rt, rep_id=rep_id, action_id="nudge_switch_weekly", nudge_date=friday)
+    with session_scope(engine) as session:
+        rep = session.get(Rep, rep_id)
+        assert rep is not None
+        assert (rep.nudge_mode, rep.snoozed_until) == ("weekly", date(2026, 11, 30))
+    app.apply_nudge_action(rt, rep_id=rep_id, action_id="nudge_turn_off", nudge_date=friday)
+    with rt.job_unit() as unit:
+        assert rep_id not in {
+            t.rep_id for t in unit.store.nudge_targets(sent_since=MONDAY) if t.nudge_mode != "off"
+        }
