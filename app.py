@@ -596,7 +596,7 @@ def stats_report(
         raise UnknownRep(f"No rep with email '{person.email}'.")
     when: datetime | date = rt.now() if live else day
     by = RankBy(rt.config.scorecards.rank_by)
-    return cards.scorecard(profile, period, when, by=by).to_json()
+    return cards.scorecard(profile, period, when, by=by, score_ranks=True).to_json()
 
 
 def _compact(kpi: str, value: float) -> str:

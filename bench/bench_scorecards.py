@@ -5,8 +5,8 @@ Bulk-inserts reps and ``--days`` of DailySnapshot rows straight into a throwaway
 activity KPIs every working day, opportunities and wins on some days), then times, with the
 real ``storage.metrics`` queries and ``domain.scorecard`` service:
 
-- one rep's month scorecard without ranks, and with every KPI's and score's rank (which
-  ranks all reps);
+- one rep's month scorecard without ranks, with every KPI's rank, and also with the
+  activity and results scores' ranks (what `pacesetter stats` shows; these rank all reps);
 - the month leaderboard of all reps for one KPI by percent of goal, and by composite score.
 
     uv run python bench/bench_scorecards.py                         # M: 1,000 reps, SQLite
@@ -194,8 +194,12 @@ def main() -> None:
                     lambda: cards.scorecard(rep, Period.MONTH, AS_OF, with_ranks=False),
                     args.repeat,
                 ),
-                "scorecard, one rep, month, with all ranks": timed(
+                "scorecard, one rep, month, with KPI ranks": timed(
                     lambda: cards.scorecard(rep, Period.MONTH, AS_OF), args.repeat
+                ),
+                "scorecard, one rep, month, with KPI and score ranks (`stats`)": timed(
+                    lambda: cards.scorecard(rep, Period.MONTH, AS_OF, score_ranks=True),
+                    args.repeat,
                 ),
                 "leaderboard, all reps, month, prospecting by percent": timed(
                     lambda: cards.leaderboard("prospecting", Period.MONTH, AS_OF), args.repeat

@@ -323,9 +323,14 @@ class Scorecards:
         when: datetime | date,
         *,
         with_ranks: bool = True,
+        score_ranks: bool = False,
         by: RankBy = RankBy.PERCENT,
     ) -> Scorecard:
-        """Assemble ``rep``'s scorecard for ``period`` at ``when``."""
+        """Assemble ``rep``'s scorecard for ``period`` at ``when``.
+
+        ``with_ranks`` ranks every KPI among all board reps (one SQL sum); ``score_ranks``
+        also ranks the activity and results scores, which sums four periods for everyone.
+        """
         progress = self.progress(rep, when)
         needed = {period, *SCORE_PERIODS[KpiKind.LEADING], *SCORE_PERIODS[KpiKind.LAGGING]}
         totals = {
@@ -339,7 +344,7 @@ class Scorecards:
         ranks: dict[str, int | None] = {}
         ranked, by_count = 0, frozenset[str]()
         if with_ranks:
-            ranks, ranked, by_count = self._ranks(rep, period, progress.day, by)
+            ranks, ranked, by_count = self._ranks(rep, period, progress.day, by, score_ranks)
         lines = {
             name: KpiLine(
                 name,
@@ -385,7 +390,7 @@ class Scorecards:
         return out
 
     def _ranks(
-        self, rep: RepProfile, period: Period, as_of: date, by: RankBy
+        self, rep: RepProfile, period: Period, as_of: date, by: RankBy, scores: bool
     ) -> tuple[dict[str, int | None], int, frozenset[str]]:
         reps = self.board_reps()
         totals = self._period_totals(period, as_of)
@@ -401,7 +406,7 @@ class Scorecards:
                 by_count.add(name)
             line = rank_of(board, rep.id)
             ranks[name] = line.rank if line else None
-        for metric in (ACTIVITY_SCORE, RESULTS_SCORE):
+        for metric in (ACTIVITY_SCORE, RESULTS_SCORE) if scores else ():
             line = rank_of(self._score_board(metric, as_of, reps), rep.id)
             ranks[metric] = line.rank if line else None
         return ranks, len(reps), frozenset(by_count)

@@ -363,3 +363,19 @@ def test_rate_limited_sends_are_retried_after_retry_after(bot_env: BotEnv) -> No
 
     first, retry = bot_env.slack.wait_for("chat.postMessage", count=2, where=saved_70)[-2:]
     assert retry.at - first.at >= 1.0
+
+
+def test_the_home_tab_goal_button_opens_the_goal_modal_for_a_manager(bot_env: BotEnv) -> None:
+    morgan = bot_env.people["Morgan Lee"]
+    bot_env.sender.event({"type": "app_home_opened", "user": morgan, "tab": "home"})
+    home = bot_env.slack.wait_for("views.publish", where=lambda c: c.body["user_id"] == morgan)
+    view = home[-1].body["view"]
+    buttons = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [b["action_id"] for b in buttons] == [ActionId.OPEN_GOAL_MODAL]
+    before = len(bot_env.slack.calls_to("views.open"))
+    answer = bot_env.sender.block_action(
+        morgan, ActionId.OPEN_GOAL_MODAL, "", view={**view, "id": "VHOME"}
+    )
+    assert answer.status_code == 200
+    opened = bot_env.slack.wait_for("views.open", count=before + 1)[-1]
+    assert opened.body["view"]["callback_id"] == CallbackId.GOAL
