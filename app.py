@@ -9,19 +9,23 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import secrets
 import sys
-import time
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
 from pathlib import Path
+from time import monotonic, sleep
 from typing import Annotated, Any
 
 import click
 import typer
+import yaml
 from apscheduler.schedulers.background import BackgroundScheduler
+from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -32,7 +36,8 @@ from sqlalchemy import Engine
 
 from bot.app_factory import create_app
 from bot.deps import BotDeps, Stores
-from bot.server import make_http_server
+from bot.server import make_http_server, serve_in_thread
+from bot.tv import TvServer
 from config import (
     DEMO_DATABASE_URL,
     AppConfig,
@@ -65,11 +70,15 @@ from domain.ports import CrmSource, MetricsStore, PageStats, SourceError, SyncSt
 from domain.records import CrmObject
 from domain.scorecard import ScorecardRules, Scorecards
 from domain.timeutil import Period, local_day, period_to_date, zone
+from domain.tv import BIG_DEAL, TvSettings, TvSnapshot
+from domain.tv import snapshot as tv_snapshot
 from integrations.sandbox import SandboxOrg, SandboxSource
 from integrations.slack_directory import SlackUserDirectory
 from integrations.slack_poster import WebClientPoster, make_client
+from integrations.slack_standin import Member, SlackStandin
 from jobs.content import ScorecardWriter
 from jobs.contests import ContestPolicy, ContestRunSummary, policy_from_config, run_contests
+from jobs.dispatcher import DispatchPolicy
 from jobs.nudges import org_calendar
 from jobs.registry import build_jobs
 from jobs.runner import JobDeps, JobUnit, Runner
@@ -159,6 +168,7 @@ class Runtime:
 
     settings: Settings
     config: AppConfig
+    clock: DemoClock | None = None
 
     @cached_property
     def engine(self) -> Engine:
@@ -174,6 +184,8 @@ class Runtime:
 
     def now(self) -> datetime:
         """Return the current instant (the one place the real clock is read)."""
+        if self.clock is not None:
+            return self.clock.now()
         return self.settings.pacesetter_now or datetime.now(UTC)
 
     def org_today(self) -> date:
@@ -226,7 +238,7 @@ class Runtime:
 
         return ScorecardWriter(cards, unit.metrics, unit.store)
 
-    def job_runner(self, *, sleep: Callable[[float], None] = time.sleep) -> Runner:
+    def job_runner(self, *, sleep: Callable[[float], None] = sleep) -> Runner:
         """Return the job runner over the job table, with goals from the config mirrored."""
         with session_scope(self.engine) as session:
             SqlGoalStore(session).replace_config_goals(config_goals(self.config), now=self.now())
@@ -370,6 +382,30 @@ class Runtime:
         """Mirror the YAML config's goals into the database (replacing earlier config goals)."""
         with self.bot_stores() as stores:
             return stores.goals.replace_config_goals(config_goals(self.config), now=self.now())
+
+    def tv_settings(self) -> TvSettings:
+        """Return what the office TV shows: the outcome and activity KPIs that exist."""
+        wanted = ("won_amount", "wins", "meaningful_conversations", "conversations")
+        known = {d.name: d for d in self.definitions}
+        kpis = tuple(k for k in wanted if k in known)
+        return TvSettings(
+            kpis=kpis,
+            labels=tuple((k, known[k].label) for k in known),
+            units=tuple((k, known[k].unit) for k in known),
+            title=self.config.org.name,
+            org_timezone=self.config.org.timezone,
+            big_deal_amount=self.config.contests.recognition.big_deal_amount or BIG_DEAL,
+        )
+
+    def tv_snapshot(self) -> TvSnapshot:
+        """Return the office TV's boards and splashes now (read-only)."""
+        with session_scope(self.read_engine) as session:
+            return tv_snapshot(
+                SqlMetricsStore(session),
+                SqlContestStore(session),
+                self.tv_settings(),
+                now=self.now(),
+            )
 
     def match_slack_users(self, client: WebClient) -> MatchReport:
         """Link unmatched reps to Slack users by email; return what was linked and what not."""
@@ -777,9 +813,25 @@ def coach(
 
 
 @cli.command()
-def demo() -> None:
+def demo(
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve",
+            help="Then run the bot against a local Slack stand-in and print its page's address.",
+        ),
+    ] = False,
+    port: Annotated[
+        int, typer.Option(help="Port of the Slack stand-in page with --serve (0: any free one).")
+    ] = 0,
+    tv_port: Annotated[
+        int, typer.Option("--tv-port", help="Port of the office-TV page with --serve (0: any).")
+    ] = 0,
+) -> None:
     """Run everything on embedded defaults: SQLite, the sandbox org, no credentials."""
     rt = runtime(demo=True)
+    if serve:
+        rt.clock = DemoClock(rt.now())
     rt.upgrade()
     console.rule("[bold]Pacesetter demo")
     console.print("Syncing the sandbox sales org (a simulated team with history)…")
@@ -792,6 +844,9 @@ def demo() -> None:
         focus = next((r for r in sellers if r.email.startswith("john.")), sellers[0])
         print_stats(stats_report(rt, session, focus, Period.WEEK, today))
         print_leaderboard(session, rt, sellers, today)
+    if serve:
+        serve_demo(rt, port=port, tv_port=tv_port)
+        return
     console.print(demo_next_steps(rt), highlight=False)
 
 
@@ -961,6 +1016,10 @@ def run(
     ] = False,
     port: Annotated[int, typer.Option(help="HTTP port for /slack/events.")] = 3000,
     host: Annotated[str, typer.Option(help="HTTP interface to listen on.")] = "0.0.0.0",  # noqa: S104
+    tv_port: Annotated[
+        int | None,
+        typer.Option("--tv-port", help="Also serve the read-only office-TV page on this port."),
+    ] = None,
 ) -> None:
     """Run the Slack bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP at /slack/events."""
     rt = runtime()
@@ -970,6 +1029,9 @@ def run(
     rt.load_config_goals()
     app = rt.bolt_app(client, socket_mode=socket_mode)
     _match_in_background(rt, client)
+    if tv_port is not None:
+        tv = TvServer(rt.tv_snapshot, host=host, port=tv_port).start()
+        console.print(f"The office TV page is at http://{host}:{tv.server.server_address[1]}/")
     scheduler = start_scheduler(rt)  # sync, snapshot, nudges, digest and the outbox
     try:
         if socket_mode:
@@ -1321,6 +1383,167 @@ def contest_cancel(ref: Annotated[str, typer.Argument(help="Contest id or name")
 
 
 # entry point ---------------------------------------------------------------------------------
+
+
+# the demo with a local Slack stand-in (`pacesetter demo --serve`) -----------------------------
+
+
+class DemoClock:
+    """The demo's simulated time, shared by the bot, the jobs and the sandbox CRM.
+
+    It stands still until someone presses "advance" on the stand-in page, so what a person
+    sees never changes under them; each step lands on the org's nudge time of a later day.
+    """
+
+    def __init__(self, start: datetime) -> None:
+        self._now = start if start.tzinfo else start.replace(tzinfo=UTC)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        """Return the simulated instant."""
+        with self._lock:
+            return self._now
+
+    def advance(self, days: float, *, at: time | None = None, tz: str = "UTC") -> datetime:
+        """Move ``days`` forward; with ``at``, land on that local time of the new day."""
+        with self._lock:
+            moved = self._now + timedelta(days=days)
+            if at is not None:
+                local = moved.astimezone(zone(tz))
+                moved = datetime.combine(local.date(), at, local.tzinfo).astimezone(UTC)
+            self._now = max(moved, self._now)
+            return self._now
+
+
+@dataclass
+class DemoServices:
+    """What `demo --serve` runs: the Slack stand-in, the bot's HTTP server and the TV page."""
+
+    rt: Runtime
+    standin: SlackStandin
+    bot_server: Any
+    tv: TvServer
+    clock: DemoClock
+    members: list[Member]
+    runner: Runner
+
+    def stop(self, *, settle_s: float = 1.5, limit_s: float = 15.0) -> None:
+        """Stop every server; Slack goes last, once the bot's after-ack work has gone quiet."""
+        self.tv.stop()
+        self.bot_server.shutdown()
+        self.bot_server.server_close()
+        deadline = monotonic() + limit_s
+        while monotonic() < deadline and self.standin.idle_for() < settle_s:
+            threading.Event().wait(0.1)
+        self.standin.stop()
+
+    def member_id(self, email: str) -> str:
+        """Return the stand-in Slack id of the sandbox person with ``email``."""
+        return next(m.id for m in self.members if m.email == email.lower())
+
+
+def demo_members(rt: Runtime) -> list[Member]:
+    """Return the sandbox org's people as Slack members, in the org's time zone."""
+    sandbox = rt.sandbox_source()
+    people = sandbox.org.people(rt.org_today())
+    return [
+        Member(
+            id=f"UD{p.user.crm_id.removeprefix('U')}",
+            name=p.user.name,
+            email=p.user.email.lower(),
+            tz=rt.config.org.timezone,
+            title=p.user.title or "",
+            team=p.user.team or "",
+        )
+        for p in people
+    ]
+
+
+def manifest_commands() -> list[dict[str, Any]]:
+    """Return the manifest's slash commands (the stand-in knows only these, as Slack would)."""
+    manifest = yaml.safe_load(MANIFEST_PATH.read_text(encoding="utf-8"))
+    commands: list[dict[str, Any]] = manifest.get("features", {}).get("slash_commands", [])
+    return commands
+
+
+def start_demo(rt: Runtime, *, port: int = 0, tv_port: int = 0) -> DemoServices:
+    """Start the stand-in, the bot against it and the TV page; the database is synced."""
+    clock = rt.clock or DemoClock(rt.now())
+    rt.clock = clock
+    token, secret = f"xoxb-demo-{secrets.token_hex(12)}", secrets.token_hex(16)
+    members = demo_members(rt)
+    standin = SlackStandin(
+        members,
+        token=token,
+        signing_secret=secret,
+        clock=rt.now,
+        commands=manifest_commands(),
+        port=port,
+    ).start()
+    rt.settings = rt.settings.model_copy(
+        update={
+            "slack_bot_token": SecretStr(token),
+            "slack_signing_secret": SecretStr(secret),
+            "slack_api_url": standin.api_url,
+            "slack_app_token": None,
+        }
+    )
+    client = rt.slack_client()
+    rt.load_config_goals()
+    rt.match_slack_users(client)
+    bot_server = make_http_server(rt.bolt_app(client, socket_mode=False), "127.0.0.1", 0)
+    serve_in_thread(bot_server)
+    standin.set_events_url(f"http://127.0.0.1:{bot_server.server_port}/slack/events")
+    tv = TvServer(rt.tv_snapshot, port=tv_port).start()
+    standin.links["Office TV"] = tv.url
+    runner = rt.job_runner()
+    # The stand-in has no rate limits, and the dispatcher paces on the job clock, which the
+    # demo holds still between steps: send without pacing.
+    runner.deps.dispatch = DispatchPolicy(per_second=1000.0, burst=1000, channel_interval_s=0.0)
+    services = DemoServices(rt, standin, bot_server, tv, clock, members, runner)
+    standin.advance = lambda days: demo_advance(services, days)
+    return services
+
+
+def demo_advance(services: DemoServices, days: float) -> str:
+    """Move the demo clock to a later morning, pull the day's CRM activity, run the jobs."""
+    rt = services.rt
+    schedules = rt.config.schedules
+    morning = (datetime.combine(date.min, schedules.nudge_time) + timedelta(minutes=15)).time()
+    services.clock.advance(days, at=morning, tz=rt.config.org.timezone)
+    synced = run_sync(rt.sandbox_source(), rt.sync_store, rt.definitions, now=rt.now)
+    ran = [services.runner.fire(job_id) for job_id in DEMO_DAY_JOBS]
+    contests = rt.run_contests()
+    delivered = services.runner.deliver()
+    services.tv.refresh()
+    local = rt.now().astimezone(zone(rt.config.org.timezone))
+    jobs = "; ".join(r.line() for r in ran)
+    sent = delivered.line() if delivered else "nothing sent"
+    return (
+        f"It is now {local:%A %b %-d, %H:%M}. {synced.line()}. {jobs}. "
+        f"Contests: {contests.line()}. {sent}"
+    )
+
+
+DEMO_DAY_JOBS = ("snapshot", "nudges")
+
+
+def serve_demo(rt: Runtime, *, port: int, tv_port: int) -> None:
+    """Run `demo --serve` until Ctrl-C."""
+    services = start_demo(rt, port=port, tv_port=tv_port)
+    console.print(
+        f"\n[bold]The demo workspace is at {services.standin.url}/[/bold]\n"
+        f"  Pick a person, type /mystats, /leaderboard or /coach @name, click the buttons.\n"
+        f"  The office TV board is at {services.tv.url}/\n"
+        "  Press Ctrl-C to stop.",
+        highlight=False,
+    )
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        services.stop()
 
 
 def main(argv: list[str] | None = None) -> None:
