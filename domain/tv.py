@@ -241,12 +241,20 @@ def splashes(
     return sorted(result, key=lambda s: (s.at, s.key))
 
 
+def first_place(data: Mapping[str, object]) -> list[int]:
+    """Return the reps in first place from a `won` event (`awards`: rep id -> "place|prize")."""
+    awards = data.get("awards")
+    if isinstance(awards, Mapping):
+        return sorted(int(rep) for rep, award in awards.items() if str(award).split("|")[0] == "1")
+    raw = data.get("winners")
+    return [int(str(w)) for w in raw] if isinstance(raw, list | tuple) else []
+
+
 def contest_splash(
     contest: Contest, data: Mapping[str, object], at: datetime, people: dict[int, RepProfile]
 ) -> Splash | None:
     """Return the splash for a contest's `won` event, naming only who may be shown."""
-    raw = data.get("winners")
-    winners = [int(str(w)) for w in raw] if isinstance(raw, list | tuple) else []
+    winners = first_place(data)
     if contest.rules.team_contest:
         teams = sorted({p.team or "No team" for p in contest.participants if p.id in winners})
         names = [f"Team {t}" for t in teams]

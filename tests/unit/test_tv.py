@@ -55,7 +55,11 @@ CONTESTS = [
     ),
 ]
 EVENTS = {
-    7: [ContestEventRecord(7, "won", "won", NOW - timedelta(hours=1), {"winners": [2]})],
+    7: [
+        ContestEventRecord(
+            7, "won", "won", NOW - timedelta(hours=1), {"awards": {"2": "1|Lunch", "1": "2|"}}
+        )
+    ],
     8: [ContestEventRecord(8, "won", "won", NOW - timedelta(hours=2), {"winners": [1, 2]})],
     9: [ContestEventRecord(9, "won", "won", NOW - timedelta(days=18), {"winners": [1]})],
 }
