@@ -361,7 +361,19 @@ class Runtime:
             org_timezone=self.config.org.timezone,
             calendar=scorecard_rules(self.config).calendar,
             brief_rules=brief_rules(self.config),
+            nudge_action=self._nudge_action,
         )
+
+    def _nudge_action(self, rep_id: int, action_id: str, nudge_date: date) -> str:
+        change = apply_nudge_action(self, rep_id=rep_id, action_id=action_id, nudge_date=nudge_date)
+        if change.snoozed_until is not None:
+            return f"Snoozed: no nudge until {change.snoozed_until:%A %d %b}."
+        mode = change.mode.value if change.mode else "unchanged"
+        return {
+            "weekly": "Done: you'll get a weekly digest on Mondays instead of daily nudges.",
+            "daily": "Done: daily nudges are back on.",
+            "off": "Done: no more nudges. Ask your Pacesetter admin to turn them back on.",
+        }.get(mode, "Saved.")
 
     def bolt_app(self, client: WebClient, *, socket_mode: bool) -> App:
         """Return the Bolt app (the only place it is built)."""

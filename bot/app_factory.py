@@ -12,7 +12,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from bot import errors, middleware
 from bot.delivery import ChartUploader
 from bot.deps import BotDeps
-from bot.listeners import admin, coach, contest, goal, home, leaderboard, mystats
+from bot.listeners import admin, coach, contest, goal, home, leaderboard, mystats, nudge
 
 LISTENER_THREADS = 4
 RATE_LIMIT_RETRIES = 2
@@ -55,4 +55,5 @@ def create_app(
     home.register(app, deps)
     admin.register(app, deps)
     contest.register(app, deps)
+    nudge.register(app, deps)
     return app

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from domain.brief import BriefRules
@@ -58,3 +58,5 @@ class BotDeps:
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
 
     brief_rules: BriefRules = field(default_factory=BriefRules)
+    # Stores what a nudge button does (rep id, action id, nudge date) and says it back.
+    nudge_action: Callable[[int, str, date], str] | None = None

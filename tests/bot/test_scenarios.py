@@ -11,9 +11,10 @@ from sqlmodel import Session, select
 
 from bot import service
 from bot.ids import ActionId, BlockId, CallbackId, InputId
+from domain.nudges import NudgeAction
 from domain.timeutil import Period
 from storage.models import CoachingNote, DirtyDay, Goal, Rep
-from tests.bot.conftest import OUTSIDER, UNMATCHED_EMAIL, BotEnv
+from tests.bot.conftest import NOW, OUTSIDER, UNMATCHED_EMAIL, BotEnv
 from tests.fakes.slack import Call
 
 ACK_BUDGET_S = 3.0
@@ -379,3 +380,29 @@ def test_the_home_tab_goal_button_opens_the_goal_modal_for_a_manager(bot_env: Bo
     assert answer.status_code == 200
     opened = bot_env.slack.wait_for("views.open", count=before + 1)[-1]
     assert opened.body["view"]["callback_id"] == CallbackId.GOAL
+
+
+# the nudge's buttons -------------------------------------------------------------------------
+
+
+def test_nudge_buttons_snooze_and_switch_to_weekly(bot_env: BotEnv) -> None:
+    wen = bot_env.people["Wen Weber"]
+    before = len(bot_env.slack.calls_to("response"))
+    answer = bot_env.sender.block_action(wen, NudgeAction.SNOOZE_DAY.value, "2026-11-19")
+    assert answer.status_code == 200
+    reply = bot_env.slack.wait_for("response", before + 1)[-1]
+    assert reply.body["text"].startswith("Snoozed: no nudge until")
+    with Session(bot_env.rt.engine) as session:
+        rep = session.exec(select(Rep).where(Rep.email == "wen.weber@example.com")).one()
+        assert rep.snoozed_until is not None
+        assert rep.snoozed_until > NOW.date()
+
+    answer = bot_env.sender.block_action(wen, NudgeAction.WEEKLY.value, "2026-11-19")
+    assert answer.status_code == 200
+    reply = bot_env.slack.wait_for("response", before + 2)[-1]
+    assert "weekly digest" in reply.body["text"]
+    with Session(bot_env.rt.engine) as session:
+        rep = session.exec(select(Rep).where(Rep.email == "wen.weber@example.com")).one()
+        assert rep.nudge_mode == "weekly"
+    bot_env.sender.block_action(wen, NudgeAction.DAILY.value, "2026-11-19")
+    bot_env.slack.wait_for("response", before + 3)
