@@ -50,6 +50,7 @@ from config import (
 from domain import contest_service
 from domain.brief import BriefRules, coaching_brief
 from domain.calendar import WorkCalendar
+from domain.coaching import Role, Viewer, can_coach
 from domain.contests import (
     Contest,
     ContestError,
@@ -94,7 +95,7 @@ from storage.goals import SqlGoalStore
 from storage.job_store import SqlJobStore
 from storage.locks import run_lock_for
 from storage.metrics import SqlMetricsStore
-from storage.notes import notes_about
+from storage.notes import manager_chain, notes_about
 from storage.outbox import SqlOutboxStore
 from storage.queries import UnknownRep, active_sellers, kpi_totals, rep_by_email
 from storage.sync_store import SqlSyncStore
@@ -800,17 +801,41 @@ def coach(
         str | None, typer.Option("--as-of", help="YYYY-MM-DD (default today).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (the /coach brief).")] = False,
+    as_manager: Annotated[
+        str | None,
+        typer.Option("--as", help="Include the coaching notes this manager or admin may read."),
+    ] = None,
 ) -> None:
     """Print the coaching brief: the funnel step holding the rep back, and whom to shadow."""
     rt = runtime()
     with session_scope(rt.engine) as session:
         person = rep_by_email(session, email=rep)
+        viewer = None
+        if as_manager is not None:
+            caller = rep_by_email(session, email=as_manager)
+            role = (
+                Role.ADMIN
+                if caller.email in {a.lower() for a in rt.config.admins}
+                else Role(caller.role if caller.role in ("rep", "manager", "admin") else "rep")
+            )
+            viewer = Viewer(caller.id or 0, role)
+            chain = manager_chain(session, rep_id=person.id or 0)
+            if not can_coach(viewer, person.id or 0, chain):
+                raise UsageProblem(
+                    f"{caller.email} is not {person.email}'s manager or an admin, "
+                    "so their coaching brief and notes are not shown"
+                )
         tz = zone(person.timezone, rt.config.org.timezone)
         day = parse_day(as_of, "--as-of", local_day(rt.now(), tz))
         cards = scorecards(rt, session)
         profile = cards.store.rep_by_email(person.email)
         assert profile is not None
         brief = coaching_brief(cards, profile, day, brief_rules(rt.config))
+        if viewer is not None:
+            brief["notes"] = [
+                {**note.export_row(), "scorecard": note.scorecard}
+                for note in notes_about(session, rep_id=person.id or 0, viewer=viewer)
+            ]
     if as_json:
         sys.stdout.write(json.dumps(brief, indent=2, default=str) + "\n")
         return

@@ -149,3 +149,39 @@ def test_a_new_hire_class_is_compared_with_earlier_hires(cli, synced: dict[str, 
     assert "typical onboarding class" in prospecting["message"]
     _, out, _ = cli("coach", "--rep", "john.miller@example.com", "--json")
     assert json.loads(out)["ramp"] is None  # a veteran has no ramp
+
+
+def test_coach_as_a_manager_includes_the_notes_they_may_read(cli, synced: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    from storage.db import make_engine, session_scope
+    from storage.notes import add_note
+    from storage.queries import rep_by_email
+
+    engine = make_engine(synced["DATABASE_URL"])
+    with session_scope(engine) as session:
+        john = rep_by_email(session, email="john.miller@example.com")
+        manager = session.get(type(john), john.manager_id)
+        assert manager is not None
+        add_note(
+            session,
+            manager_id=manager.id or 0,
+            rep_id=john.id or 0,
+            template="deal_review",
+            text="Push the Acme deal to Negotiation",
+            now=datetime(2026, 11, 18, tzinfo=UTC),
+        )
+        manager_email = manager.email
+    engine.dispose()
+    code, out, err = cli(
+        "coach", "--rep", "john.miller@example.com", "--json", "--as", manager_email
+    )
+    assert code == 0, err
+    assert [n["text"] for n in json.loads(out)["notes"]] == ["Push the Acme deal to Negotiation"]
+    code, out, err = cli("coach", "--rep", "john.miller@example.com", "--json")
+    assert "notes" not in json.loads(out)
+    code, _, err = cli(
+        "coach", "--rep", "john.miller@example.com", "--as", "sally.chen@example.com"
+    )
+    assert code == 2
+    assert "not john.miller@example.com's manager or an admin" in err
