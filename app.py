@@ -881,10 +881,40 @@ def demo(
         focus = next((r for r in sellers if r.email.startswith("john.")), sellers[0])
         print_stats(stats_report(rt, session, focus, Period.WEEK, today))
         print_leaderboard(session, rt, sellers, today)
+        print_manager_view(rt, session, sellers, today)
     if serve:
         serve_demo(rt, port=port, tv_port=tv_port)
         return
     console.print(demo_next_steps(rt), highlight=False)
+
+
+def print_manager_view(rt: Runtime, session: Any, sellers: list[Any], today: date) -> None:
+    """Print what a manager sees: each of their reps' weak funnel step and whom to shadow."""
+    managers = {r.manager_id for r in sellers if r.manager_id}
+    if not managers:
+        return
+    manager = session.get(type(sellers[0]), min(managers))
+    team = [r for r in sellers if r.manager_id == manager.id]
+    cards = scorecards(rt, session)
+    table = Table(
+        title=f"What {manager.name} sees with /coach — the {manager.team or ''} team",
+        title_justify="left",
+    )
+    for column in ("Rep", "Weak step", "Problem", "Shadow"):
+        table.add_column(column, overflow="fold")
+    for person in team:
+        profile = cards.store.rep_by_email(person.email)
+        if profile is None:
+            continue
+        brief = coaching_brief(cards, profile, today, brief_rules(rt.config))
+        shadow = brief.get("shadow") or {}
+        table.add_row(
+            person.name,
+            (brief.get("weak_step") or "—").replace("_", " "),
+            str(brief.get("problem") or "on par with the team").replace("_", " "),
+            shadow.get("name", "—") if isinstance(shadow, dict) else "—",
+        )
+    console.print(table)
 
 
 SHORT_LABELS = {
