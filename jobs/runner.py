@@ -3,8 +3,9 @@
 A run first claims its (job, slot) row in `JobRun` (insert if absent), so a slot runs once
 across every instance; then it holds the job's run lock so runs of one job never overlap; then
 it calls the job function and records how it ended. A slot left `running` by a runner that
-died is claimed again once it is older than ``stale_run_after``. After downtime, ``catch_up`` runs each
-job's last missed slot once if it is within the grace window and records a skip otherwise.
+died is claimed again once it is older than ``stale_run_after``. After downtime, ``catch_up``
+runs each job's last missed slot once if it is within the grace window and records a skip
+otherwise.
 """
 
 from __future__ import annotations
