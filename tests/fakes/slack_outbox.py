@@ -102,11 +102,7 @@ class FakeSlackOutbox:
             if method == "conversations.history":
                 return 200, {}, self._history(args)
             if method == "conversations.join":
-                channel = str(args.get("channel") or "")
-                if not channel.startswith("C") or channel.startswith("CMISSING"):
-                    return 200, {}, {"ok": False, "error": "channel_not_found"}
-                self.joined.add(channel)
-                return 200, {}, {"ok": True, "channel": {"id": channel, "is_member": True}}
+                return 200, {}, self._join(args)
             return 200, {}, {"ok": False, "error": "unknown_method"}
 
     def _post(self, args: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
@@ -139,6 +135,13 @@ class FakeSlackOutbox:
             self.dropped += 1
             return 200, {}, None
         return 200, {}, {"ok": True, "channel": channel, "ts": ts, "message": {"ts": ts}}
+
+    def _join(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel") or "")
+        if not channel.startswith("C") or channel.startswith("CMISSING"):
+            return {"ok": False, "error": "channel_not_found"}
+        self.joined.add(channel)
+        return {"ok": True, "channel": {"id": channel, "is_member": True}}
 
     def _history(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = str(args.get("channel") or "")
