@@ -400,7 +400,7 @@ class Runtime:
         """
         token = self.settings.slack_app_token
         if token is None:
-            raise ConfigError(f"SLACK_APP_TOKEN is not set; {APP_TOKEN_HELP}")
+            raise ConfigError(f"SLACK_APP_TOKEN is not set; {SOCKET_MODE_FIX}")
         handler = PacesetterSocketModeHandler(app, token.get_secret_value())
         try:
             handler.connect()
@@ -475,7 +475,7 @@ class Runtime:
         )
 
 
-APP_TOKEN_HELP = (
+SOCKET_MODE_FIX = (
     "it must be the app-level token (xapp-...) with the connections:write scope, from your "
     "Slack app's Basic Information -> App-Level Tokens (the bot token xoxb-... does not work "
     "here); or run `pacesetter run --http` to serve HTTP instead"
@@ -484,7 +484,7 @@ APP_TOKEN_HELP = (
 
 def app_token_problem(error: str) -> str:
     """Say what to do when apps.connections.open refuses SLACK_APP_TOKEN with ``error``."""
-    return f"Slack refused SLACK_APP_TOKEN for Socket Mode ({error}): {APP_TOKEN_HELP}"
+    return f"Slack refused SLACK_APP_TOKEN for Socket Mode ({error}): {SOCKET_MODE_FIX}"
 
 
 def runtime(*, demo: bool = False) -> Runtime:

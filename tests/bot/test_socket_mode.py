@@ -1,15 +1,16 @@
 """Socket Mode over the wire: the bot `pacesetter run` starts, against a fake Slack WebSocket.
 
 The app is connected by ``Runtime.connect_socket_mode`` (what `pacesetter run` calls when
-SLACK_APP_TOKEN is set) through slack_bolt's builtin SocketModeHandler and slack_sdk's builtin
-SocketModeClient (bot/socket_mode.py), to tests/fakes/slack_socket.py: envelopes go out as WebSocket frames, acks
-come back on the socket, and replies reach the Web API fake as they do over HTTP.
+SLACK_APP_TOKEN is set): Bolt's builtin SocketModeHandler on slack_sdk's builtin client
+(bot/socket_mode.py), talking to tests/fakes/slack_socket.py. Envelopes go out as WebSocket
+frames, acks come back on the socket, and replies reach the Web API fake as over HTTP.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -180,9 +181,9 @@ def test_a_refused_app_token_is_one_clear_sentence(socket_env: SocketEnv) -> Non
 def cli_env(socket_env: SocketEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Point the CLI at a copy of the synced database and at the fakes, default config."""
     copy = tmp_path / "cli.db"
-    with sqlite3.connect(socket_env.rt.settings.database_url.removeprefix("sqlite:///")) as src:
-        with sqlite3.connect(copy) as dst:
-            src.backup(dst)
+    source = socket_env.rt.settings.database_url.removeprefix("sqlite:///")
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(copy)) as dst:
+        src.backup(dst)
     for key, value in {
         "DATABASE_URL": f"sqlite:///{copy}",
         "SLACK_BOT_TOKEN": "xoxb-test-token",

@@ -22,6 +22,7 @@ chat.postMessage, views.publish, …) land in ``FakeSlack`` as usual.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import itertools
 import json
@@ -119,15 +120,11 @@ class Connection:
 
     def close(self, code: int = CLOSE_NORMAL, reason: str = "") -> None:
         """Send a close frame (if still open) and shut the socket."""
-        try:
+        with contextlib.suppress(OSError):
             self.send(OP_CLOSE, struct.pack("!H", code) + reason.encode())
-        except OSError:
-            pass
         self.open = False
-        try:
+        with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
 
 class FakeSocketMode:
