@@ -8,15 +8,22 @@ frames, acks come back on the socket, and replies reach the Web API fake as over
 
 from __future__ import annotations
 
+import json
+import socket
 import sqlite3
+import struct
+import time
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 from pydantic import SecretStr
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlmodel import Session, select
 
 import app
@@ -27,7 +34,7 @@ from domain.nudges import NudgeAction
 from storage.models import Rep
 from tests.bot.conftest import NOW, TZ, UNMATCHED_EMAIL, make_runtime, slack_id, sync_sandbox
 from tests.fakes.slack import Call, FakeSlack
-from tests.fakes.slack_socket import APP_TOKEN, Ack, FakeSocketMode
+from tests.fakes.slack_socket import APP_TOKEN, Ack, FakeSocketMode, websocket_accept
 
 ACK_BUDGET_S = 3.0  # Slack shows the user an error when an envelope is not acked in 3 s
 
@@ -159,13 +166,18 @@ def test_a_refresh_request_moves_the_app_to_a_new_connection_that_keeps_answerin
 ) -> None:
     fake = socket_env.socket
     opens = len(socket_env.slack.calls_to("apps.connections.open"))
+    refreshed_at = time.monotonic()
     old = fake.disconnect("refresh_requested")
     socket_env.slack.wait_for("apps.connections.open", opens + 1)
     fresh = fake.wait_for_connections(old.number + 1)[-1]
     assert fresh.ticket != old.ticket
+    # Slack may use the new connection as soon as it is up: an envelope sent right then is
+    # acked within 3 s even counted from the refresh (slack_sdk alone took ~3 s more here).
     ack, reply = command(socket_env, "/mystats", "", socket_env.people["Sally Chen"])
     assert ack.connection == fresh.number
+    assert ack.acked_at - refreshed_at < ACK_BUDGET_S
     assert reply.body["text"].startswith("Your week:")
+    fake.wait_for_closed(old)  # the app let the old connection go
 
 
 def test_a_refused_app_token_is_one_clear_sentence(socket_env: SocketEnv) -> None:
@@ -224,3 +236,50 @@ def test_doctor_checks_the_app_token(
     out = capsys.readouterr().out
     assert exit_.value.code == 0, out
     assert "ok   Slack Socket Mode: the app token opens a connection" in out
+
+
+# the fake itself -----------------------------------------------------------------------------
+
+
+def read_server_frame(reader: BinaryIO) -> tuple[int, bytes]:
+    """Read one unmasked server frame; return (opcode, payload)."""
+    first, second = reader.read(2)
+    assert not second & 0x80, "server frames are never masked"
+    size = second & 0x7F
+    if size == 126:
+        size = struct.unpack("!H", reader.read(2))[0]
+    elif size == 127:
+        size = struct.unpack("!Q", reader.read(8))[0]
+    return first & 0x0F, reader.read(size)
+
+
+def test_the_fake_socket_speaks_rfc_6455_and_refuses_what_slack_refuses(
+    socket_env: SocketEnv,
+) -> None:
+    key, accept = "dGhlIHNhbXBsZSBub25jZQ==", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="  # RFC 6455 1.3
+    assert websocket_accept(key) == accept
+    web = WebClient(base_url=socket_env.slack.api_url)
+    with pytest.raises(SlackApiError) as refused:
+        web.apps_connections_open(app_token="xoxb-test-token")
+    assert refused.value.response["error"] == "invalid_auth"
+    url = urllib.parse.urlsplit(web.apps_connections_open(app_token=APP_TOKEN)["url"])
+    upgrade = (
+        f"GET {url.path}?{url.query} HTTP/1.1\r\nHost: {url.hostname}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    ).encode()
+    assert url.hostname is not None and url.port is not None
+    with socket.create_connection((url.hostname, url.port), timeout=5) as raw:
+        raw.sendall(upgrade)
+        reader = raw.makefile("rb")
+        head = b"".join(iter(reader.readline, b"\r\n"))
+        assert head.startswith(b"HTTP/1.1 101 ")
+        assert f"Sec-WebSocket-Accept: {accept}".encode() in head
+        opcode, hello = read_server_frame(reader)
+        assert opcode == 0x1 and json.loads(hello)["type"] == "hello"
+        raw.sendall(bytes([0x81, 2]) + b"{}")  # an unmasked client frame
+        opcode, closing_frame = read_server_frame(reader)
+        assert opcode == 0x8 and struct.unpack("!H", closing_frame[:2])[0] == 1002
+    with socket.create_connection((url.hostname, url.port), timeout=5) as raw:
+        raw.sendall(upgrade)  # the same ticket again
+        assert raw.makefile("rb").readline().startswith(b"HTTP/1.1 401 ")
+    assert socket_env.handler.client.is_connected()

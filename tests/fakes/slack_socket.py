@@ -276,6 +276,10 @@ class FakeSocketMode:
         self._wait(lambda: len(self.connections) >= count, timeout, f"{count} connection(s)")
         return list(self.connections)
 
+    def wait_for_closed(self, connection: Connection, timeout: float = 10.0) -> None:
+        """Wait until ``connection`` is closed (by either side)."""
+        self._wait(lambda: not connection.open, timeout, f"connection {connection.number} to close")
+
     def _wait(self, done: Callable[[], bool], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
         with self._changed:
