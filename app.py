@@ -37,6 +37,7 @@ from sqlalchemy import Engine
 from bot.app_factory import create_app
 from bot.deps import BotDeps, Stores
 from bot.server import make_http_server, serve_in_thread
+from bot.socket_mode import PacesetterSocketModeHandler
 from bot.tv import TvServer
 from config import (
     DEMO_DATABASE_URL,
@@ -391,6 +392,32 @@ class Runtime:
             socket_mode=socket_mode,
         )
 
+    def connect_socket_mode(self, app: App) -> PacesetterSocketModeHandler:
+        """Connect ``app`` to Slack over Socket Mode, as `pacesetter run` does, or fail clearly.
+
+        Once connected the handler follows Slack's ``disconnect`` requests to new URLs by
+        itself. A token Slack refuses is a ConfigError that says what to fix, not a traceback.
+        """
+        token = self.settings.slack_app_token
+        if token is None:
+            raise ConfigError(f"SLACK_APP_TOKEN is not set; {SOCKET_MODE_FIX}")
+        handler = PacesetterSocketModeHandler(app, token.get_secret_value())
+        try:
+            handler.connect()
+        except SlackApiError as exc:
+            handler.close()
+            raise ConfigError(app_token_problem(str(exc.response.get("error")))) from None
+        except OSError as exc:
+            handler.close()
+            raise ConfigError(f"could not reach Slack to open Socket Mode: {exc}") from None
+        if not handler.client.is_connected():
+            handler.close()
+            raise ConfigError(
+                "Slack gave a Socket Mode URL but the WebSocket did not open (see the log "
+                "above); check that this host may open outbound wss:// connections to Slack"
+            )
+        return handler
+
     def load_config_goals(self) -> int:
         """Mirror the YAML config's goals into the database (replacing earlier config goals)."""
         with self.bot_stores() as stores:
@@ -446,6 +473,18 @@ class Runtime:
         return run_contests(
             self.contest_unit, now=self.now(), policy=self.contest_policy(), final_sync=final_sync
         )
+
+
+SOCKET_MODE_FIX = (
+    "it must be the app-level token (xapp-...) with the connections:write scope, from your "
+    "Slack app's Basic Information -> App-Level Tokens (the bot token xoxb-... does not work "
+    "here); or run `pacesetter run --http` to serve HTTP instead"
+)
+
+
+def app_token_problem(error: str) -> str:
+    """Say what to do when apps.connections.open refuses SLACK_APP_TOKEN with ``error``."""
+    return f"Slack refused SLACK_APP_TOKEN for Socket Mode ({error}): {SOCKET_MODE_FIX}"
 
 
 def runtime(*, demo: bool = False) -> Runtime:
@@ -1102,20 +1141,22 @@ def run(
     socket_mode = rt.settings.slack_app_token is not None and not http
     rt.load_config_goals()
     app = rt.bolt_app(client, socket_mode=socket_mode)
+    # Connect before anything starts, so a refused app token is the only thing that happens.
+    socket_handler = rt.connect_socket_mode(app) if socket_mode else None
     _match_in_background(rt, client)
     if tv_port is not None:
         tv = TvServer(rt.tv_snapshot, host=host, port=tv_port).start()
         console.print(f"The office TV page is at http://{host}:{tv.server.server_address[1]}/")
     scheduler = start_scheduler(rt)  # sync, snapshot, nudges, digest and the outbox
     try:
-        if socket_mode:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-            assert rt.settings.slack_app_token is not None
-            console.print("Pacesetter is connecting to Slack over Socket Mode.")
-            SocketModeHandler(
-                app, rt.settings.slack_app_token.get_secret_value(), web_client=client
-            ).start()
+        if socket_handler is not None:
+            console.print("Pacesetter is connected to Slack over Socket Mode.")
+            try:
+                threading.Event().wait()
+            except KeyboardInterrupt:
+                pass
+            finally:
+                socket_handler.close()
             return
         server = make_http_server(app, host, port)
         console.print(f"Pacesetter is listening on http://{host}:{server.server_port}/slack/events")
@@ -1191,13 +1232,36 @@ def _doctor_slack(rt: Runtime) -> int:
     console.print(
         f"[green]ok[/green]   Slack: {auth.get('team')} as {auth.get('user')}", highlight=False
     )
+    problems = _doctor_socket_mode(rt, client)
     try:
         report = rt.match_slack_users(client)
     except (SlackApiError, OSError) as exc:
         console.print(f"[red]fail[/red] Slack user lookup: {exc}", highlight=False)
-        return 1
+        return problems + 1
     if report.linked:
         console.print(f"[green]ok[/green]   linked {len(report.linked)} reps to Slack by email")
+    return problems
+
+
+def _doctor_socket_mode(rt: Runtime, client: WebClient) -> int:
+    """Ask Slack for a Socket Mode URL with SLACK_APP_TOKEN, as `pacesetter run` will."""
+    token = rt.settings.slack_app_token
+    if token is None:
+        console.print(
+            "[yellow]skip[/yellow] Slack Socket Mode: SLACK_APP_TOKEN is not set, "
+            "so `pacesetter run` serves HTTP"
+        )
+        return 0
+    try:
+        client.apps_connections_open(app_token=token.get_secret_value())
+    except SlackApiError as exc:
+        problem = app_token_problem(str(exc.response.get("error")))
+        console.print(f"[red]fail[/red] {problem}", highlight=False)
+        return 1
+    except OSError as exc:
+        console.print(f"[red]fail[/red] Slack apps.connections.open: {exc}", highlight=False)
+        return 1
+    console.print("[green]ok[/green]   Slack Socket Mode: the app token opens a connection")
     return 0
 
 
