@@ -34,6 +34,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
 
+from bot import charts
 from bot.app_factory import create_app
 from bot.deps import BotDeps, Stores
 from bot.server import make_http_server, serve_in_thread
@@ -1144,6 +1145,7 @@ def run(
     # Connect before anything starts, so a refused app token is the only thing that happens.
     socket_handler = rt.connect_socket_mode(app) if socket_mode else None
     _match_in_background(rt, client)
+    charts.warm_up()
     if tv_port is not None:
         tv = TvServer(rt.tv_snapshot, host=host, port=tv_port).start()
         console.print(f"The office TV page is at http://{host}:{tv.server.server_address[1]}/")
