@@ -99,7 +99,7 @@ def past_text(outlook: Outlook, labels: Mapping[str, str]) -> str:
     for r in past.results:
         unit = _unit(r.kpi)
         goal = (
-            f" of {number(r.goal, unit)} goal ({percent(r.percent_of_goal)})"
+            f" of {number(round(r.goal, 2), unit)} goal ({percent(r.percent_of_goal)})"
             if r.goal
             else " (no goal)"
         )
