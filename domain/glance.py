@@ -63,14 +63,14 @@ def team_glance(
     kpis = main_kpis(cards)
     paces = _paces(cards, members, progress, kpis)
     as_of = max((p.day for p in progress.values()), default=when.date())
-    diagnoses = _diagnoses(cards, members, sellers, progress, rules)
-    pipeline = reads.open_pipeline([r.id for r in sellers])
+    peers = {r.id: peer_group(cards, r, rules, sellers) for r in members}
+    diagnoses = _diagnoses(cards, members, peers, progress, rules)
+    pipeline = reads.open_pipeline(sorted({p.id for r in members for p in [r, *peers[r.id]]}))
     follow_ups = reads.follow_ups([r.id for r in members], as_of=as_of)
     lags = _ramp_lags(cards, members, sellers, progress, rules)
     signals = []
     for rep in members:
-        peers = peer_group(cards, rep, rules, sellers)
-        peer_open = [pipeline[p.id].amount if p.id in pipeline else 0.0 for p in peers]
+        peer_open = [pipeline[p.id].amount if p.id in pipeline else 0.0 for p in peers[rep.id]]
         mine = pipeline.get(rep.id)
         signals.append(
             RepSignals(
@@ -118,25 +118,33 @@ def _paces(
 def _diagnoses(
     cards: Scorecards,
     members: Sequence[RepProfile],
-    sellers: Sequence[RepProfile],
+    peers: Mapping[int, Sequence[RepProfile]],
     progress: Mapping[int, Progress],
     rules: BriefRules,
 ) -> dict[int, Diagnosis]:
-    """Diagnose each member against their peers, from one window-totals read per day."""
+    """Diagnose each member against their peers, from one window-totals read per day.
+
+    Only the members and their peers are summed, and the working days of a window are
+    counted once per distinct start date (most reps share the window's first day).
+    """
     out: dict[int, Diagnosis] = {}
     by_day: dict[date, list[RepProfile]] = defaultdict(list)
     for rep in members:
         by_day[progress[rep.id].day].append(rep)
     for day, reps in by_day.items():
         window = DateRange(day - timedelta(days=rules.window_days - 1), day)
-        totals = cards.store.totals(window, kpis=list(FUNNEL_KPIS))
-        funnel = {
-            r.id: RepFunnel(r.id, r.name, totals.get(r.id, {}), worked_days(cards, r, window))
-            for r in {*sellers, *reps}
-        }
+        needed = {r.id: r for r in reps} | {p.id: p for r in reps for p in peers[r.id]}
+        totals = cards.store.totals(window, kpis=list(FUNNEL_KPIS), rep_ids=sorted(needed))
+        days: dict[date, float] = {}
+        funnel = {}
+        for rep_id, rep in needed.items():
+            start = max(window.start, rep.start_date) if rep.start_date else window.start
+            if start not in days:
+                days[start] = worked_days(cards, rep, window)
+            funnel[rep_id] = RepFunnel(rep_id, rep.name, totals.get(rep_id, {}), days[start])
         for rep in reps:
-            peers = peer_group(cards, rep, rules, sellers)
-            out[rep.id] = diagnose(funnel[rep.id], [funnel[p.id] for p in peers], rules.diagnosis)
+            theirs = [funnel[p.id] for p in peers[rep.id]]
+            out[rep.id] = diagnose(funnel[rep.id], theirs, rules.diagnosis)
     return out
 
 
