@@ -31,6 +31,10 @@ from domain.scorecard import ACTIVITY_SCORE, RESULTS_SCORE, Scorecard, Scorecard
 from domain.timeutil import DateRange, Period, zone
 
 CHART_KPIS = 4
+COACH_USAGE = (
+    "Mention the rep as `/coach @name` for their brief, or type `/coach` alone (or "
+    "`/coach team NAME`) for your team at a glance."
+)
 SCORE_LABELS = {ACTIVITY_SCORE: "Activity score", RESULTS_SCORE: "Results score"}
 DEFAULT_BOARD_METRIC = ACTIVITY_SCORE
 
@@ -161,6 +165,9 @@ def coach_brief(
     Anyone who may not coach that rep, or names someone who is not a rep, gets the same
     refusal, so the answer says nothing about who exists or reports to whom.
     """
+    if rep_slack_id is None and rep_id is None and viewer is not None:
+        if viewer_of(viewer, deps.admins).role is not Role.REP:
+            raise BadInput(COACH_USAGE)
     with deps.read_uow() as stores:
         target = stores.directory.by_slack_id(rep_slack_id) if rep_slack_id else None
         wanted = target.id if target else rep_id

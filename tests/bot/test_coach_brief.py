@@ -417,6 +417,12 @@ def test_an_admin_sees_everyone_or_one_team(coach_env: BotEnv) -> None:
     assert "No active reps in a team called “Nowhere”" in unknown
 
 
+def test_a_manager_who_types_a_name_without_mentioning_is_told_how(coach_env: BotEnv) -> None:
+    morgan = coach_env.people["Morgan Lee"]
+    text = command(coach_env, "/coach", "john", morgan).body["text"]
+    assert "`/coach @name`" in text and "`/coach` alone" in text
+
+
 def test_a_rep_is_refused_the_team_view_and_pointed_to_mystats(coach_env: BotEnv) -> None:
     carl = coach_env.people["Carl Novak"]
     text = command(coach_env, "/coach", "", carl).body["text"]
