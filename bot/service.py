@@ -165,9 +165,9 @@ def coach_brief(
     Anyone who may not coach that rep, or names someone who is not a rep, gets the same
     refusal, so the answer says nothing about who exists or reports to whom.
     """
-    if rep_slack_id is None and rep_id is None and viewer is not None:
-        if viewer_of(viewer, deps.admins).role is not Role.REP:
-            raise BadInput(COACH_USAGE)
+    named = rep_slack_id is not None or rep_id is not None
+    if not named and viewer is not None and viewer_of(viewer, deps.admins).role is not Role.REP:
+        raise BadInput(COACH_USAGE)
     with deps.read_uow() as stores:
         target = stores.directory.by_slack_id(rep_slack_id) if rep_slack_id else None
         wanted = target.id if target else rep_id
