@@ -70,7 +70,7 @@ from domain.leaderboard import RankBy
 from domain.nudges import NudgeAction, PreferenceChange, preference_change
 from domain.ports import CrmSource, MetricsStore, PageStats, SourceError, SyncStore
 from domain.records import CrmObject
-from domain.scorecard import ScorecardRules, Scorecards
+from domain.scorecard import ACTIVITY_SCORE, ScorecardRules, Scorecards
 from domain.timeutil import Period, local_day, period_to_date, zone
 from domain.tv import BIG_DEAL, TvSettings, TvSnapshot
 from domain.tv import snapshot as tv_snapshot
@@ -999,30 +999,37 @@ SHORT_LABELS = {
 
 
 def print_leaderboard(session: Any, rt: Runtime, sellers: list[Any], today: date) -> None:
-    """Print this month's team leaderboard by meaningful conversations and wins."""
+    """Print this month's team leaderboard ranked as `/leaderboard` ranks it: activity score."""
     window = period_to_date(Period.MONTH, today)
     totals = kpi_totals(session, start=window.start, end=window.end)
+    board = scorecards(rt, session).leaderboard(ACTIVITY_SCORE, Period.MONTH, today)
+    by_id = {r.id: r for r in sellers}
     table = Table(
-        title=f"Leaderboard — month to date ({window.start} to {today})", title_justify="left"
+        title=f"Leaderboard — activity score, month to date ({window.start} to {today})",
+        title_justify="left",
     )
     table.add_column("#", justify="right")
     table.add_column("Rep", no_wrap=True)
-    table.add_column("Team")
+    table.add_column("Score", justify="right", no_wrap=True)
     for definition in rt.definitions:
         table.add_column(SHORT_LABELS.get(definition.name, definition.label), justify="right")
-    ranked = sorted(
-        sellers,
-        key=lambda r: (-totals.get(r.id, {}).get("meaningful_conversations", 0), r.name),
-    )
-    for position, person in enumerate(ranked, start=1):
+    for line in board:
+        person = by_id.get(line.standing.rep_id)
+        if person is None:
+            continue
         values = totals.get(person.id, {})
         table.add_row(
-            str(position),
+            str(line.rank) if line.rank is not None else "–",
             person.name,
-            person.team or "",
+            f"{line.score:.0f}" if line.score is not None else "–",
             *(_compact(d.name, values.get(d.name, 0.0)) for d in rt.definitions),
         )
     console.print(table)
+    console.print(
+        "Score: 100 = on pace for every activity goal (weighted); `/leaderboard KPI` ranks one "
+        "KPI by percent of goal.",
+        style="dim",
+    )
 
 
 def demo_next_steps(rt: Runtime) -> str:

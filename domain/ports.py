@@ -289,8 +289,14 @@ class JobRunInfo:
 class JobRunStore(Protocol):
     """The `JobRun` table: each (job, slot) is claimed once across all instances."""
 
-    def start(self, job_id: str, slot: str, *, now: datetime) -> bool:
-        """Claim the slot (insert if absent); False when another run already has it."""
+    def start(
+        self, job_id: str, slot: str, *, now: datetime, stale_before: datetime | None = None
+    ) -> bool:
+        """Claim the slot (insert if absent); False when another run already has it.
+
+        A slot still `running` that started before ``stale_before`` belongs to a runner that
+        died mid-run: it is claimed again, so a crash costs one run, not the slot forever.
+        """
         ...
 
     def finish(self, job_id: str, slot: str, *, status: str, detail: str, now: datetime) -> None:

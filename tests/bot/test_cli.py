@@ -40,3 +40,32 @@ def test_doctor_links_reps_by_email_and_lists_the_unmatched(
         assert "1 reps have no Slack user" in out and people[-1].user.email in out
         assert slack.calls_to("auth.test")
         assert len(slack.calls_to("users.lookupByEmail")) == len(people)
+
+
+def test_demo_prints_the_board_ranked_by_activity_score_like_slack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for key in ("DATABASE_URL", "PACESETTER_CONFIG", "SLACK_BOT_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("PACESETTER_NOW", NOW.isoformat())
+    monkeypatch.setenv("COLUMNS", "200")
+    with pytest.raises(SystemExit) as exit_:
+        app.main(["demo"])
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0, out
+    board = out[out.index("Leaderboard — activity score") :]
+    board = board[: board.index("Score: 100")]
+    rows = [
+        [cell.strip() for cell in line.strip("│ ").split("│")]
+        for line in board.splitlines()
+        if line.startswith("│")
+    ]
+    assert len(rows) == 20, board
+    scores = [float(row[2]) for row in rows]
+    assert scores == sorted(scores, reverse=True)
+    ranks = [int(row[0]) for row in rows]
+    assert ranks[0] == 1 and ranks == sorted(ranks)
+    # Ties share a rank; otherwise the rank is the position.
+    for position, (rank, score) in enumerate(zip(ranks, scores, strict=True), start=1):
+        assert rank == position or score == scores[rank - 1]
