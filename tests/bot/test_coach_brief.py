@@ -320,10 +320,13 @@ def test_a_manager_of_another_team_is_refused_the_brief(coach_env: BotEnv) -> No
 # /coach alone ----------------------------------------------------------------------------------
 
 
-def use_cli(env: BotEnv, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def use_cli(
+    env: BotEnv, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **changes: object
+) -> None:
     """Point the CLI at the bot's database, time and config (its goals and admins)."""
     config = tmp_path / "pacesetter.yml"
-    config.write_text(yaml.safe_dump(env.rt.config.model_dump(mode="json")), encoding="utf-8")
+    settings = {**env.rt.config.model_dump(mode="json"), **changes}
+    config.write_text(yaml.safe_dump(settings), encoding="utf-8")
     monkeypatch.setenv("DATABASE_URL", env.rt.settings.database_url)
     monkeypatch.setenv("PACESETTER_NOW", NOW.isoformat())
     monkeypatch.setenv("PACESETTER_CONFIG", str(config))
@@ -336,6 +339,14 @@ def run_cli(capsys: pytest.CaptureFixture[str], argv: list[str]) -> Any:
     out = capsys.readouterr()
     assert exit_.value.code == 0, out.err
     return json.loads(out.out)
+
+
+def set_role(env: BotEnv, name: str, role: str) -> None:
+    with Session(env.rt.engine) as session:
+        rep = session.exec(select(Rep).where(Rep.name == name)).one()
+        rep.role = role
+        session.add(rep)
+        session.commit()
 
 
 def add_overdue_notes(env: BotEnv, manager: str, rep: str, count: int) -> None:
@@ -415,6 +426,28 @@ def test_an_admin_sees_everyone_or_one_team(coach_env: BotEnv) -> None:
     assert sorted(names) == sorted(r.name for r in sellers if r.team == "West")
     unknown = command(coach_env, "/coach", "team Nowhere", dana).body["text"]
     assert "No active reps in a team called “Nowhere”" in unknown
+
+
+def test_a_director_who_is_not_an_admin_sees_their_managers_reps(
+    coach_env: BotEnv, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    use_cli(coach_env, monkeypatch, tmp_path, admins=[])
+    set_role(coach_env, "Dana Reyes", "manager")  # the director, not an admin for once
+    try:
+        glance = run_cli(capsys, ["coach", "--team", "--as", "dana.reyes@example.com", "--json"])
+    finally:
+        set_role(coach_env, "Dana Reyes", "admin")
+    dana = rep_row(coach_env, "Dana Reyes")
+    with Session(coach_env.rt.engine) as session:
+        sellers = session.exec(select(Rep).where(Rep.role == "rep", col(Rep.active))).all()
+        direct = session.exec(select(Rep).where(Rep.manager_id == dana.id)).all()
+    assert direct and all(r.role == "manager" for r in direct)  # her reps are all indirect
+    assert sorted(r["name"] for r in glance["reps"]) == sorted(r.name for r in sellers)
+    with pytest.raises(SystemExit) as exit_:
+        app.main(["coach", "--team", "--as", "carl.novak@example.com"])
+    assert exit_.value.code == 2
+    assert "manages nobody" in capsys.readouterr().err
 
 
 def test_a_manager_who_types_a_name_without_mentioning_is_told_how(coach_env: BotEnv) -> None:
