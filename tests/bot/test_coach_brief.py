@@ -309,6 +309,19 @@ def test_the_cli_json_has_the_same_sections_with_exact_numbers(
     wins = brief["direction"]["kpis"]["conversations"]["values"]
     assert wins == [raw_sum(coach_env, john.id or 0, "conversations", *w) for w in weeks]
 
+    # Without --json: the same sections for a terminal, and the team table.
+    with pytest.raises(SystemExit):
+        app.main(["coach", "--rep", "john.miller@example.com"])
+    text = capsys.readouterr().out
+    assert f"open pipeline {brief['pipeline']['open_count']} deals" in text
+    assert "last quarter 2026-Q3" in text
+    with pytest.raises(SystemExit):
+        app.main(["coach", "--team", "--as", "morgan.lee@example.com"])
+    assert "John Miller" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_:
+        app.main(["coach"])
+    assert exit_.value.code == 2 and "--team --as MANAGER_EMAIL" in capsys.readouterr().err
+
 
 def test_a_manager_of_another_team_is_refused_the_brief(coach_env: BotEnv) -> None:
     riley, john = coach_env.people["Riley Shah"], coach_env.people["John Miller"]
