@@ -64,8 +64,9 @@ from domain.contests import (
     format_score,
 )
 from domain.diagnosis import DiagnosisRules
+from domain.glance import glance_json, team_glance
 from domain.goals import Goal, InvalidGoal, Scope
-from domain.identity import MatchReport, match_reps
+from domain.identity import MatchReport, match_reps, viewer_of
 from domain.kpis import KpiCatalog, KpiDefinition, UnknownKpi
 from domain.leaderboard import RankBy
 from domain.nudges import NudgeAction, PreferenceChange, preference_change
@@ -89,6 +90,7 @@ from jobs.scheduler import run_worker
 from jobs.scheduler import start_scheduler as _start_scheduler
 from jobs.sync import SyncSummary, run_sync
 from storage import migrate
+from storage.coach_reads import SqlCoachReads
 from storage.coaching import SqlCoachingStore
 from storage.contests import SqlContestStore
 from storage.db import DatabaseUnavailable, check_database, make_engine, session_scope
@@ -319,6 +321,7 @@ class Runtime:
                     goals=SqlGoalStore(session),
                     coaching=SqlCoachingStore(session),
                     contests=SqlContestStore(session),
+                    coach_reads=SqlCoachReads(session),
                 )
 
         return scope()
@@ -835,8 +838,8 @@ def goal_list(
 
 
 @cli.command()
-def coach(
-    rep: Annotated[str, typer.Option(help="The rep's email address.")],
+def coach(  # noqa: PLR0917 - Typer options are parameters
+    rep: Annotated[str | None, typer.Option(help="The rep's email address.")] = None,
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="YYYY-MM-DD (default today).")
     ] = None,
@@ -845,8 +848,22 @@ def coach(
         str | None,
         typer.Option("--as", help="Include the coaching notes this manager or admin may read."),
     ] = None,
+    team: Annotated[
+        bool,
+        typer.Option("--team", help="The team at a glance that `/coach` alone shows --as someone."),
+    ] = False,
+    team_name: Annotated[
+        str | None, typer.Option("--team-name", help="With --team: only this team.")
+    ] = None,
 ) -> None:
-    """Print the coaching brief: the funnel step holding the rep back, and whom to shadow."""
+    """Print the coaching brief (--rep), or the team at a glance (--team --as MANAGER_EMAIL)."""
+    if team:
+        coach_team_cli(as_manager, team_name, as_json)
+        return
+    if rep is None:
+        raise UsageProblem(
+            "give --rep EMAIL for a rep's brief, or --team --as MANAGER_EMAIL for the team"
+        )
     rt = runtime()
     with session_scope(rt.engine) as session:
         person = rep_by_email(session, email=rep)
@@ -870,7 +887,9 @@ def coach(
         cards = scorecards(rt, session)
         profile = cards.store.rep_by_email(person.email)
         assert profile is not None
-        brief = coaching_brief(cards, profile, day, brief_rules(rt.config))
+        brief = coaching_brief(
+            cards, profile, day, brief_rules(rt.config), reads=SqlCoachReads(session)
+        )
         if viewer is not None:
             brief["notes"] = [
                 {**note.export_row(), "scorecard": note.scorecard}
@@ -887,6 +906,57 @@ def coach(
             f"  team median {'—' if mid is None else f'{mid:.3g}':>8}",
             highlight=False,
         )
+    pipeline = brief["pipeline"]
+    console.print(
+        f"  last quarter {brief['past']['quarter']}; open pipeline {pipeline['open_count']} deals, "
+        f"{_number(pipeline['open_amount'])}, expected value {_number(pipeline['expected_value'])}",
+        highlight=False,
+    )
+    for kpi, line in brief["direction"]["kpis"].items():
+        console.print(f"  {line['arrow']} {kpi:<26} {line['values']}", highlight=False)
+
+
+def coach_team_cli(as_manager: str | None, team_name: str | None, as_json: bool) -> None:
+    """Print what `/coach` alone shows ``as_manager``: their reps, who needs attention first."""
+    if as_manager is None:
+        raise UsageProblem("--team needs --as MANAGER_EMAIL: whose team to show")
+    rt = runtime()
+    with session_scope(rt.engine) as session:
+        caller = rep_by_email(session, email=as_manager)
+        cards = scorecards(rt, session)
+        viewer = cards.store.rep_by_email(caller.email)
+        assert viewer is not None
+        role = viewer_of(viewer, rt.config.admins).role
+        if role is Role.REP:
+            raise UsageProblem(
+                f"{caller.email} manages nobody: the team view is for managers and admins "
+                "(use `pacesetter stats --rep EMAIL` for one rep's numbers)"
+            )
+        if role is Role.ADMIN:
+            people = cards.board_reps(team_name)
+        else:
+            directory = SqlDirectory(session, org_timezone=rt.config.org.timezone)
+            people = [
+                r
+                for r in directory.reports_of(viewer.id)
+                if team_name is None or (r.team or "").casefold() == team_name.casefold()
+            ]
+        glance = team_glance(
+            cards, SqlCoachReads(session), people, rt.now(), brief_rules(rt.config)
+        )
+    data = {"viewer": caller.email, "team": team_name, **glance_json(glance)}
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
+    table = Table(title=f"{caller.name}'s team at a glance ({data['as_of']})", title_justify="left")
+    for column in ("#", "Rep", "Why", "Weak step", "Attention"):
+        table.add_column(column, overflow="fold")
+    for row in data["reps"]:
+        table.add_row(
+            str(row["rank"]), row["name"], row["why"], str(row["problem"] or "—"),
+            f"{row['attention']:.2f}",
+        )  # fmt: skip
+    console.print(table)
 
 
 @cli.command()
