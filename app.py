@@ -22,6 +22,7 @@ from time import monotonic, sleep
 from typing import Annotated, Any
 
 import click
+import sqlalchemy.exc
 import typer
 import yaml
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -1773,7 +1774,27 @@ def main(argv: list[str] | None = None) -> None:
     except USER_ERRORS as exc:
         err_console.print(f"error: {exc}", highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
+    except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.ProgrammingError) as exc:
+        problem = schema_problem(exc)
+        if problem is None:
+            raise
+        err_console.print(f"error: {problem}", highlight=False, soft_wrap=True)
+        raise SystemExit(2) from None
     raise SystemExit(result if isinstance(result, int) else 0)
+
+
+SCHEMA_SYMPTOMS = ("no such table", "no such column", "does not exist")
+
+
+def schema_problem(exc: sqlalchemy.exc.DBAPIError) -> str | None:
+    """Word a missing or outdated schema as what to do; None for any other database error."""
+    detail = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+    if not any(symptom in detail.lower() for symptom in SCHEMA_SYMPTOMS):
+        return None
+    return (
+        f"the database named by DATABASE_URL has no Pacesetter tables or an older schema "
+        f"({detail}); run `pacesetter db upgrade` (then `pacesetter sync` to load data)"
+    )
 
 
 if __name__ == "__main__":

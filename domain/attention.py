@@ -67,6 +67,7 @@ class RepSignals:
     peer_open_median: float | None = None
     follow_ups: FollowUpState = field(default_factory=FollowUpState)
     ramp: RampLag | None = None
+    span_of: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +97,8 @@ def pace_reasons(signals: RepSignals, labels: Mapping[str, str]) -> list[Reason]
             continue
         points = max(0.0, 1.0 - p.actual / expected)
         period = signals.period_of.get(kpi)
-        span = f" this {period}" if period else ""
+        named = signals.span_of.get(kpi) or (f"this {period}" if period else "")
+        span = f" {named}" if named else ""
         text = (
             f"behind on {_label(kpi, labels)}: {_count(p.actual)} of "
             f"{_count(expected)} expected{span}"

@@ -15,7 +15,7 @@ from typing import Any
 
 from domain.attention import FollowUpState, RampLag, RepSignals, TeamRow, attention_order
 from domain.brief import FUNNEL_KPIS, BriefRules, peer_group, worked_days
-from domain.calendar import Progress
+from domain.calendar import Progress, WorkCalendar, previous_working_day
 from domain.diagnosis import Diagnosis, RepFunnel, diagnose
 from domain.kpis import KpiKind
 from domain.outlook import median_or_none
@@ -23,7 +23,7 @@ from domain.pacing import Pace, Status
 from domain.ports import CoachReads, RepProfile
 from domain.ramp import Hire, ramp
 from domain.scorecard import Scorecards
-from domain.timeutil import DateRange, Period, period_to_date
+from domain.timeutil import DateRange, Period, period_range, period_to_date
 
 MAIN_PERIOD = {KpiKind.LEADING: Period.WEEK, KpiKind.LAGGING: Period.MONTH}
 EARLIER_HIRES_DAYS = 730
@@ -61,7 +61,8 @@ def team_glance(
     members = [r for r in team if r.role in roles]
     progress = {r.id: cards.progress(r, when) for r in members}
     kpis = main_kpis(cards)
-    paces = _paces(cards, members, progress, kpis)
+    settled = {r.id: settled_progress(cards.rules.calendar, progress[r.id]) for r in members}
+    paces = _paces(cards, members, settled, kpis)
     as_of = max((p.day for p in progress.values()), default=when.date())
     peers = {r.id: peer_group(cards, r, rules, sellers) for r in members}
     diagnoses = _diagnoses(cards, members, peers, progress, rules)
@@ -83,10 +84,33 @@ def team_glance(
                 median_or_none(peer_open),
                 follow_ups.get(rep.id, FollowUpState()),
                 lags.get(rep.id),
+                {
+                    k: span_name(kpis[k], settled[rep.id].day, progress[rep.id].day)
+                    for k in paces[rep.id]
+                },
             )
         )
     labels = {d.name: d.label for d in cards.kpis.definitions}
     return Glance(attention_order(signals, labels), as_of, {k: str(p) for k, p in kpis.items()})
+
+
+def settled_progress(calendar: WorkCalendar, progress: Progress) -> Progress:
+    """Return the end of the last finished working day: a manager judges whole days.
+
+    At 9 a.m. on a Monday nobody has done this week's work yet, so pacing the day in progress
+    would put the whole team "behind"; the glance paces to yesterday evening instead (on a
+    Monday that is last week, said so in the reason).
+    """
+    if progress.day_fraction >= 1.0:
+        return progress
+    before = previous_working_day(calendar, progress.day)
+    return Progress.end_of(before) if before is not None else progress
+
+
+def span_name(period: Period, paced_day: date, today: date) -> str:
+    """Say which period a pace covers: "this week", or "last week" when paced to last week."""
+    same = period_range(period, paced_day) == period_range(period, today)
+    return f"{'this' if same else 'last'} {period}"
 
 
 def _paces(
@@ -205,6 +229,7 @@ def glance_json(glance: Glance) -> dict[str, Any]:
     """Return the team glance as `pacesetter coach --team --json` prints it."""
     return {
         "as_of": glance.as_of.isoformat(),
+        "paced_to": "the end of each rep's last finished working day",
         "kpi_periods": glance.kpis,
         "reps": [
             {
@@ -228,6 +253,7 @@ def glance_json(glance: Glance) -> dict[str, Any]:
                         "goal": p.goal,
                         "status": str(p.status),
                         "period": row.signals.period_of.get(kpi),
+                        "span": row.signals.span_of.get(kpi),
                     }
                     for kpi, p in row.signals.paces.items()
                 },

@@ -403,7 +403,9 @@ def test_a_manager_sees_their_reps_in_attention_order_with_why(
     why = {name: reason for _, name, reason in lines}
     assert why["Carl Novak"] == "3 overdue follow-ups since Nov 10"
     # Every "behind" line quotes the actual count recomputed from the snapshots.
-    monday, first = TODAY - timedelta(days=TODAY.weekday()), TODAY.replace(day=1)
+    # Paced to the end of the last finished working day: Thursday afternoon -> Wednesday.
+    paced_to = TODAY - timedelta(days=1)
+    monday, first = paced_to - timedelta(days=paced_to.weekday()), paced_to.replace(day=1)
     checked = 0
     for name, reason in why.items():
         found = re.match(
@@ -412,7 +414,7 @@ def test_a_manager_sees_their_reps_in_attention_order_with_why(
         if found:
             kpi = next(k for k, label in LABELS.items() if label.lower() == found[1])
             start = monday if found[4] == "week" else first
-            actual = raw_sum(coach_env, rep_row(coach_env, name).id or 0, kpi, start, TODAY)
+            actual = raw_sum(coach_env, rep_row(coach_env, name).id or 0, kpi, start, paced_to)
             assert float(found[2].replace(",", "")) == actual
             checked += 1
     assert checked, why

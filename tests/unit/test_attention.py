@@ -15,8 +15,11 @@ from domain.attention import (
     assess,
     attention_order,
 )
+from domain.calendar import Progress, WorkCalendar
 from domain.diagnosis import Diagnosis, Shadow, StepComparison
+from domain.glance import settled_progress, span_name
 from domain.pacing import Pace, Status
+from domain.timeutil import Period
 
 
 def behind(actual: float, expected: float) -> Pace:
@@ -107,3 +110,28 @@ def test_the_team_is_sorted_by_summed_points_then_name() -> None:
     assert rows[0].attention == pytest.approx(1.1)
     assert rows[0].why.startswith("behind on conversations")
     assert rows[-1].why == ON_PACE and rows[-1].attention == 0
+
+
+def test_a_monday_morning_is_paced_on_last_week_and_says_so() -> None:
+    monday, friday = date(2026, 11, 23), date(2026, 11, 20)
+    assert span_name(Period.WEEK, friday, monday) == "last week"
+    assert span_name(Period.WEEK, date(2026, 11, 18), date(2026, 11, 19)) == "this week"
+    assert span_name(Period.MONTH, friday, monday) == "this month"
+    row = assess(
+        signals(
+            "Ann",
+            paces={"conversations": behind(12, 30)},
+            period_of={"conversations": "week"},
+            span_of={"conversations": "last week"},
+        ),
+        LABELS,
+    )
+    assert row.why == "behind on conversations: 12 of 30 expected last week"
+
+
+def test_the_glance_paces_to_the_end_of_the_last_finished_working_day() -> None:
+    calendar = WorkCalendar()
+    monday_morning = Progress(date(2026, 11, 23), 0.1)
+    assert settled_progress(calendar, monday_morning) == Progress(date(2026, 11, 20), 1.0)
+    evening = Progress(date(2026, 11, 24), 1.0)
+    assert settled_progress(calendar, evening) == evening
