@@ -234,10 +234,16 @@ class Runtime:
         kpis = KpiCatalog(self.definitions)
         rules = scorecard_rules(self.config)
 
-        def cards(metrics: MetricsStore) -> Scorecards:
-            return Scorecards(metrics, goals, kpis, rules)
+        version = unit.metrics.data_version()
 
-        return ScorecardWriter(cards, unit.metrics, unit.store)
+        def cards(metrics: MetricsStore) -> Scorecards:
+            return Scorecards(
+                metrics, goals, kpis, rules, rank_cache=self.rank_cache, data_version=version
+            )
+
+        return ScorecardWriter(
+            cards, unit.metrics, unit.store, shared=self.rank_cache, version=version
+        )
 
     def job_runner(self, *, sleep: Callable[[float], None] = sleep) -> Runner:
         """Return the job runner over the job table, with goals from the config mirrored."""

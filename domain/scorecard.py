@@ -10,10 +10,11 @@ date (``--as-of``: that day counts as complete).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from threading import Lock
+from typing import TypeVar, cast
 
 from domain.calendar import Elapsed, Progress, WorkCalendar, elapsed
 from domain.consistency import streak
@@ -154,6 +155,7 @@ SCORE_PERIODS = {
 
 
 RankKey = tuple[object, DateRange, date, RankBy, bool]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,22 +178,29 @@ class RankCache:
     def __init__(self, size: int = 16) -> None:
         self.size = size
         self._tables: OrderedDict[RankKey, RankTable] = OrderedDict()
-        self._resolvers: OrderedDict[tuple[object, ...], TargetResolver] = OrderedDict()
+        self._shared: OrderedDict[tuple[object, ...], object] = OrderedDict()
         self._lock = Lock()
 
     def resolver(
         self, version: object, goals: tuple[Goal, ...], calendar: WorkCalendar
     ) -> TargetResolver:
         """Return one target resolver (and its memo) for every request on the same data."""
-        key = (version, goals, calendar)
+        return self.shared(
+            ("resolver", version, goals, calendar), lambda: TargetResolver(goals, calendar)
+        )
+
+    def shared(self, key: tuple[object, ...], build: Callable[[], T]) -> T:
+        """Return the value kept under ``key`` (which must carry the data version), or build it."""
         with self._lock:
-            found = self._resolvers.get(key)
-            if found is None:
-                found = self._resolvers[key] = TargetResolver(goals, calendar)
-            self._resolvers.move_to_end(key)
-            while len(self._resolvers) > self.size:
-                self._resolvers.popitem(last=False)
-            return found
+            if key in self._shared:
+                self._shared.move_to_end(key)
+                return cast(T, self._shared[key])
+        value = build()
+        with self._lock:
+            self._shared[key] = value
+            while len(self._shared) > self.size:
+                self._shared.popitem(last=False)
+        return value
 
     def get(self, key: RankKey) -> RankTable | None:
         """Return the table for ``key``, if computed while the data was the same."""
