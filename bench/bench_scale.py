@@ -339,6 +339,7 @@ def bench_storage(engine: Engine, spec: OrgSpec) -> list[Comparison]:
     # rep_id int4 + day int4 + kpi as a 1-byte code + value float8, no index: 17 bytes a row.
     bare = rows * 17 / rep_days
     print(f"  {rows:,} snapshot rows over {rep_days:,} working rep-days; database {size:,} bytes")
+    size, snapshots = int(size), int(snapshots or 0)
     out = [Comparison("storage, whole database per working rep-day", size / rep_days, bare, "B")]
     if snapshots:
         out.append(
