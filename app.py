@@ -73,7 +73,7 @@ from domain.leaderboard import RankBy
 from domain.nudges import NudgeAction, PreferenceChange, preference_change
 from domain.ports import CrmSource, MetricsStore, PageStats, SourceError, SyncStore
 from domain.records import CrmObject
-from domain.scorecard import ACTIVITY_SCORE, ScorecardRules, Scorecards
+from domain.scorecard import ACTIVITY_SCORE, RankCache, ScorecardRules, Scorecards
 from domain.timeutil import Period, local_day, period_to_date, zone
 from domain.tv import BIG_DEAL, TvSettings, TvSnapshot
 from domain.tv import snapshot as tv_snapshot
@@ -239,10 +239,16 @@ class Runtime:
         kpis = KpiCatalog(self.definitions)
         rules = scorecard_rules(self.config)
 
-        def cards(metrics: MetricsStore) -> Scorecards:
-            return Scorecards(metrics, goals, kpis, rules)
+        version = unit.metrics.data_version()
 
-        return ScorecardWriter(cards, unit.metrics, unit.store)
+        def cards(metrics: MetricsStore) -> Scorecards:
+            return Scorecards(
+                metrics, goals, kpis, rules, rank_cache=self.rank_cache, data_version=version
+            )
+
+        return ScorecardWriter(
+            cards, unit.metrics, unit.store, shared=self.rank_cache, version=version
+        )
 
     def job_runner(self, *, sleep: Callable[[float], None] = sleep) -> Runner:
         """Return the job runner over the job table, with goals from the config mirrored."""
@@ -335,13 +341,22 @@ class Runtime:
         """Return a read-only unit of work (nothing it does is committed)."""
         return self._bot_stores(self.read_engine)
 
+    @cached_property
+    def rank_cache(self) -> RankCache:
+        """Return the bot's rank tables, shared by requests while the data is unchanged."""
+        return RankCache()
+
     def scorecards_for(self, stores: Stores) -> Scorecards:
         """Return the scorecard service over one unit of work's stores."""
+        metrics = stores.metrics
+        version = metrics.data_version() if isinstance(metrics, SqlMetricsStore) else None
         return Scorecards(
-            stores.metrics,
+            metrics,
             stores.goals.goals(),
             KpiCatalog(self.definitions),
             scorecard_rules(self.config),
+            rank_cache=self.rank_cache,
+            data_version=version,
         )
 
     def slack_client(self) -> WebClient:

@@ -9,15 +9,18 @@ date (``--as-of``: that day counts as complete).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from threading import Lock
+from typing import TypeVar, cast
 
 from domain.calendar import Elapsed, Progress, WorkCalendar, elapsed
 from domain.consistency import streak
 from domain.goals import Goal, GoalSubject, Target, TargetResolver
 from domain.kpis import KpiCatalog, KpiKind
-from domain.leaderboard import RankBy, Ranked, Standing, rank, rank_of
+from domain.leaderboard import RankBy, Ranked, Standing, rank
 from domain.pacing import DEFAULT_BAND, Pace, expected_to_date, pace
 from domain.ports import MetricsStore, RepProfile
 from domain.scoring import DEFAULT_CAP, CompositeScore, blend, composite
@@ -151,6 +154,71 @@ SCORE_PERIODS = {
 }
 
 
+RankKey = tuple[object, DateRange, date, RankBy, bool]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class RankTable:
+    """Every board rep's rank on every KPI (and score) for one period and day."""
+
+    ranks: dict[str, dict[int, int | None]]
+    ranked_reps: int
+    by_count: frozenset[str]
+
+
+class RankCache:
+    """Rank tables shared between requests while the data they came from is unchanged.
+
+    Ranking a rep sums and ranks every rep on every KPI; a bot answering /mystats would do
+    that for each command. Keys carry the store's data version (moved by every write to
+    snapshots, reps or goals), so a table is only reused for exactly the same inputs.
+    """
+
+    def __init__(self, size: int = 16) -> None:
+        self.size = size
+        self._tables: OrderedDict[RankKey, RankTable] = OrderedDict()
+        self._shared: OrderedDict[tuple[object, ...], object] = OrderedDict()
+        self._lock = Lock()
+
+    def resolver(
+        self, version: object, goals: tuple[Goal, ...], calendar: WorkCalendar
+    ) -> TargetResolver:
+        """Return one target resolver (and its memo) for every request on the same data."""
+        return self.shared(
+            ("resolver", version, goals, calendar), lambda: TargetResolver(goals, calendar)
+        )
+
+    def shared(self, key: tuple[object, ...], build: Callable[[], T]) -> T:
+        """Return the value kept under ``key`` (which must carry the data version), or build it."""
+        with self._lock:
+            if key in self._shared:
+                self._shared.move_to_end(key)
+                return cast(T, self._shared[key])
+        value = build()
+        with self._lock:
+            self._shared[key] = value
+            while len(self._shared) > self.size:
+                self._shared.popitem(last=False)
+        return value
+
+    def get(self, key: RankKey) -> RankTable | None:
+        """Return the table for ``key``, if computed while the data was the same."""
+        with self._lock:
+            table = self._tables.get(key)
+            if table is not None:
+                self._tables.move_to_end(key)
+            return table
+
+    def put(self, key: RankKey, table: RankTable) -> None:
+        """Keep ``table`` under ``key``, forgetting the least recently used beyond ``size``."""
+        with self._lock:
+            self._tables[key] = table
+            self._tables.move_to_end(key)
+            while len(self._tables) > self.size:
+                self._tables.popitem(last=False)
+
+
 class Scorecards:
     """Scorecards and leaderboards over a metrics store, goals, KPI catalog and rules."""
 
@@ -160,12 +228,21 @@ class Scorecards:
         goals: Sequence[Goal],
         kpis: KpiCatalog | None = None,
         rules: ScorecardRules | None = None,
+        *,
+        rank_cache: RankCache | None = None,
+        data_version: object | None = None,
     ) -> None:
+        """``rank_cache`` is used only with a ``data_version`` (see ``RankCache``)."""
         self.store = store
+        self.rank_cache = rank_cache if data_version is not None else None
+        self.data_version = data_version
         self.kpis = kpis or KpiCatalog()
         self.rules = rules or ScorecardRules()
         self.goals = tuple(goals)
-        self.resolver = TargetResolver(goals, self.rules.calendar)
+        if self.rank_cache is not None:
+            self.resolver = self.rank_cache.resolver(data_version, self.goals, self.rules.calendar)
+        else:
+            self.resolver = TargetResolver(goals, self.rules.calendar)
         # Reps share periods and (mostly) targets: compute elapsed time and expected-to-date
         # once per distinct (period, moment) and (target, period, moment), not once per rep.
         self._elapsed: dict[tuple[DateRange, Progress], Elapsed] = {}
@@ -392,9 +469,20 @@ class Scorecards:
     def _ranks(
         self, rep: RepProfile, period: Period, as_of: date, by: RankBy, scores: bool
     ) -> tuple[dict[str, int | None], int, frozenset[str]]:
+        key: RankKey = (self.data_version, period_range(period, as_of), as_of, by, scores)
+        table = self.rank_cache.get(key) if self.rank_cache is not None else None
+        if table is None:
+            table = self._rank_table(period, as_of, by, scores)
+            if self.rank_cache is not None:
+                self.rank_cache.put(key, table)
+        ranks = {name: board.get(rep.id) for name, board in table.ranks.items()}
+        return ranks, table.ranked_reps, table.by_count
+
+    def _rank_table(self, period: Period, as_of: date, by: RankBy, scores: bool) -> RankTable:
+        """Rank every board rep on every KPI (and, with ``scores``, on both scores)."""
         reps = self.board_reps()
         totals = self._period_totals(period, as_of)
-        ranks: dict[str, int | None] = {}
+        ranks: dict[str, dict[int, int | None]] = {}
         by_count: set[str] = set()
         for name in self.kpis.names():
             board = self.leaderboard(name, period, as_of, by=by, reps=reps, totals=totals)
@@ -404,9 +492,8 @@ class Scorecards:
                     name, period, as_of, by=RankBy.COUNT, reps=reps, totals=totals
                 )
                 by_count.add(name)
-            line = rank_of(board, rep.id)
-            ranks[name] = line.rank if line else None
+            ranks[name] = {line.standing.rep_id: line.rank for line in board}
         for metric in (ACTIVITY_SCORE, RESULTS_SCORE) if scores else ():
-            line = rank_of(self._score_board(metric, as_of, reps), rep.id)
-            ranks[metric] = line.rank if line else None
-        return ranks, len(reps), frozenset(by_count)
+            board = self._score_board(metric, as_of, reps)
+            ranks[metric] = {line.standing.rep_id: line.rank for line in board}
+        return RankTable(ranks, len(reps), frozenset(by_count))

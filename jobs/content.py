@@ -15,11 +15,13 @@ from domain.funnel import OpportunityPath, StageInfo
 from domain.nudges import DueNudge, KpiResult, NudgeContent, NudgeKind
 from domain.pacing import Status
 from domain.ports import ManagerTarget, MetricsStore, NudgeStore, NudgeTarget, RepProfile
-from domain.scorecard import Scorecard, Scorecards
+from domain.scorecard import RankCache, Scorecard, Scorecards
 from domain.timeutil import DateRange, Period, local_day, period_range, zone
 from jobs.messages import DigestContent, TeamKpi
 
 DIAGNOSIS_WINDOW_DAYS = 28
+DAILY_MARGIN = timedelta(days=8)
+TeamFunnels = tuple[list[RepFunnel], dict[int, RepFunnel], dict[str, list[RepFunnel]]]
 SUGGESTIONS = {
     "prospecting": "Block your first hour for prospecting before anything else: volume is "
     "the step that most holds your results back.",
@@ -86,11 +88,26 @@ class ChunkMetrics:
         """Return rep -> kpi -> day -> value, from the chunk's cached query when it can."""
         if not self._covers(rep_ids, kpis):
             return self.inner.daily(rep_ids, rng, kpis=kpis)
-        key = (rng.start, rng.end)
-        if key not in self._daily:
-            self._daily[key] = self.inner.daily(self.rep_ids, rng)
+        # A nudge reads two streak windows a day or a week apart: read one a little wider
+        # than asked and slice both from it, rather than 92 days of the chunk twice.
+        key = next(((s, e) for s, e in self._daily if s <= rng.start and rng.end <= e), None)
+        if key is None:
+            key = (rng.start - DAILY_MARGIN, rng.end + DAILY_MARGIN)
+            self._daily[key] = self.inner.daily(self.rep_ids, DateRange(*key))
         cached = self._daily[key]
-        return {r: cached[r] for r in rep_ids if r in cached}
+        if key == (rng.start, rng.end):
+            return {r: cached[r] for r in rep_ids if r in cached}
+        out: dict[int, dict[str, dict[date, float]]] = {}
+        for r in rep_ids:
+            if r not in cached:
+                continue
+            series = {
+                kpi: {d: v for d, v in values.items() if rng.start <= d <= rng.end}
+                for kpi, values in cached[r].items()
+            }
+            if any(series.values()):
+                out[r] = {kpi: values for kpi, values in series.items() if values}
+        return out
 
     def stages(self) -> list[StageInfo]:
         """Return every pipeline stage."""
@@ -115,13 +132,18 @@ class ScorecardWriter:
         cards: Callable[[MetricsStore], Scorecards],
         metrics: MetricsStore,
         store: NudgeStore,
+        *,
+        shared: RankCache | None = None,
+        version: object | None = None,
     ) -> None:
+        """``shared`` (with the data ``version``) lets chunks of a run share team funnels."""
         self.cards = cards
         self.scorecards = cards(metrics)
         self.metrics = metrics
         self.store = store
         self._reps: dict[int, RepProfile] | None = None
-        self._funnels: dict[date, list[RepFunnel]] = {}
+        self.shared, self.version = shared, version
+        self._funnels: dict[date, TeamFunnels] = {}
 
     def prepare(self, rep_ids: Sequence[int]) -> None:
         """Read the metrics of ``rep_ids`` in bulk for the nudges about to be written."""
@@ -193,34 +215,48 @@ class ScorecardWriter:
 
     def diagnosis(self, rep: RepProfile, day: date) -> Diagnosis | None:
         """Diagnose ``rep`` against the team over the four weeks before ``day``."""
-        funnels = self._team_funnels(day)
-        mine = next((f for f in funnels if f.rep_id == rep.id), None)
+        funnels, by_rep, by_team = self._team_funnels(day)
+        mine = by_rep.get(rep.id)
         if mine is None:
             return None
-        peers = [f for f in funnels if rep.team is None or self._team_of(f.rep_id) == rep.team]
+        peers = funnels if rep.team is None else by_team.get(rep.team, [])
         return diagnose(mine, peers if len(peers) > 2 else funnels)
 
-    def _team_funnels(self, day: date) -> list[RepFunnel]:
+    def _team_funnels(self, day: date) -> TeamFunnels:
+        """Return every rep's funnel over the window before ``day``, by rep and by team.
+
+        The same for every chunk of a run on the same data: shared through ``shared`` when
+        the writer has one (keyed by the data version), else kept for this writer.
+        """
         if day not in self._funnels:
-            window = DateRange(day - timedelta(days=DIAGNOSIS_WINDOW_DAYS), day - timedelta(days=1))
-            reps = self._rep_map()
-            totals = self.metrics.totals(window, rep_ids=list(reps))
-            days = float(self.scorecards.rules.calendar.count(window))
-            self._funnels[day] = [
-                RepFunnel(rep_id, r.name, totals.get(rep_id, {}), days)
-                for rep_id, r in reps.items()
-                if r.role == "rep"
-            ]
+            key = ("team_funnels", self.version, day)
+            if self.shared is not None and self.version is not None:
+                self._funnels[day] = self.shared.shared(key, lambda: self._build_funnels(day))
+            else:
+                self._funnels[day] = self._build_funnels(day)
         return self._funnels[day]
+
+    def _build_funnels(self, day: date) -> TeamFunnels:
+        window = DateRange(day - timedelta(days=DIAGNOSIS_WINDOW_DAYS), day - timedelta(days=1))
+        reps = self._rep_map()
+        totals = self.metrics.totals(window, rep_ids=list(reps))
+        days = float(self.scorecards.rules.calendar.count(window))
+        funnels = [
+            RepFunnel(rep_id, r.name, totals.get(rep_id, {}), days)
+            for rep_id, r in reps.items()
+            if r.role == "rep"
+        ]
+        by_team: dict[str, list[RepFunnel]] = {}
+        for funnel in funnels:
+            team = reps[funnel.rep_id].team
+            if team is not None:
+                by_team.setdefault(team, []).append(funnel)
+        return funnels, {f.rep_id: f for f in funnels}, by_team
 
     def _rep_map(self) -> dict[int, RepProfile]:
         if self._reps is None:
             self._reps = {r.id: r for r in self.metrics.reps()}
         return self._reps
-
-    def _team_of(self, rep_id: int) -> str | None:
-        rep = self._rep_map().get(rep_id)
-        return rep.team if rep else None
 
     def _rep(self, target: NudgeTarget) -> RepProfile:
         return self._rep_map().get(target.rep_id) or RepProfile(

@@ -19,6 +19,7 @@ from domain.ports import RepProfile
 from domain.timeutil import DateRange
 from storage.models import (
     DailySnapshot,
+    MetricsVersion,
     Opportunity,
     PipelineSnapshot,
     PipelineStage,
@@ -209,6 +210,13 @@ class SqlMetricsStore:
             .group_by(everything.c.opportunity_id)
             .subquery()
         )
+
+    def data_version(self) -> int | None:
+        """Return the counter every write to snapshots, reps and goals moves (migration 0002).
+
+        None when the row is missing (an emptied database): then nothing may be cached.
+        """
+        return self.session.connection().execute(select(col(MetricsVersion.version))).scalar()
 
     def data_as_of(self) -> datetime | None:
         """Return the oldest last-successful-sync time across synced objects."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -274,3 +274,13 @@ class ProcessedRequest(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=255)
     at: datetime
+
+
+class MetricsVersion(SQLModel, table=True):
+    """One row whose version triggers move on every write to snapshots, reps and goals.
+
+    Caches of all-rep rank tables are keyed by it (see migration 0002).
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    version: int = Field(sa_column=Column(BigInteger, nullable=False))

@@ -1,0 +1,71 @@
+"""Rank tables cached between bot requests are reused only while the data is unchanged.
+
+The version the cache is keyed by is moved by database triggers (migration 0002) on every
+write to snapshots, reps and goals, on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Engine, text
+
+from domain.goals import Goal
+from domain.scorecard import RankCache, Scorecards
+from domain.timeutil import Period
+from storage.db import session_scope
+from storage.metrics import SqlMetricsStore
+from storage.models import Delivery
+from tests.storage.test_metrics import NOW, seed
+
+GOALS = [Goal("prospecting", Period.WEEK, 200)]
+SATURDAY = date(2026, 11, 21)
+
+
+def version(engine: Engine) -> int | None:
+    with session_scope(engine) as session:
+        return SqlMetricsStore(session).data_version()
+
+
+def test_every_write_to_board_inputs_moves_the_version(engine: Engine) -> None:
+    ids = seed(engine)
+    seen = [version(engine)]
+    statements = [
+        "UPDATE dailysnapshot SET value = value + 1 WHERE kpi = 'wins'",
+        f"DELETE FROM dailysnapshot WHERE rep_id = {ids['cy']}",
+        "UPDATE rep SET public_opt_out = true WHERE email = 'ann@x.com'",
+        "INSERT INTO goal (kpi, period, target, scope, origin) "
+        "VALUES ('wins', 'month', 3, 'everyone', 'cli')",
+    ]
+    for statement in statements:
+        with engine.begin() as conn:
+            conn.execute(text(statement))
+        seen.append(version(engine))
+    assert None not in seen
+    assert len(set(seen)) == len(seen)
+    with session_scope(engine) as session:  # other tables leave it alone
+        session.add(Delivery(key="k", channel="C1", payload={}, created_at=NOW))
+    assert version(engine) == seen[-1]
+
+
+def test_cached_ranks_follow_new_snapshots(engine: Engine) -> None:
+    ids = seed(engine)  # a week of prospecting: cy 50 a day, ann 40, bob 30
+    cache = RankCache()
+
+    def ann_rank() -> int | None:
+        with session_scope(engine) as session:
+            store = SqlMetricsStore(session)
+            cards = Scorecards(store, GOALS, rank_cache=cache, data_version=store.data_version())
+            ann = next(r for r in store.reps() if r.id == ids["ann"])
+            return cards.scorecard(ann, Period.WEEK, SATURDAY).lines["prospecting"].rank
+
+    assert ann_rank() == 2
+    assert ann_rank() == 2  # answered from the cache
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE dailysnapshot SET value = 500 WHERE rep_id = :rep AND kpi = 'prospecting'"
+            ),
+            {"rep": ids["ann"]},
+        )
+    assert ann_rank() == 1
