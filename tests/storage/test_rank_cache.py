@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from sqlalchemy import Engine, text
 
 from domain.goals import Goal
@@ -69,3 +70,25 @@ def test_cached_ranks_follow_new_snapshots(engine: Engine) -> None:
             {"rep": ids["ann"]},
         )
     assert ann_rank() == 1
+
+
+def test_postgres_writers_take_the_version_only_at_commit_once_each(
+    engine: Engine, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer at a time: there is nothing to wait for")
+    seed(engine)
+    before = version(engine)
+    assert before is not None
+    with engine.connect() as sync, engine.connect() as bot:
+        sync.execute(text("UPDATE dailysnapshot SET value = value + 1"))  # many rows
+        # A second writer is not held up by the first one's uncommitted snapshot writes.
+        bot.execute(text("SET LOCAL lock_timeout = '2s'"))
+        bot.execute(text("UPDATE rep SET public_opt_out = true WHERE email = 'ann@x.com'"))
+        bot.commit()
+        assert version(engine) == before + 1  # once for the whole transaction
+        # Readers never see a version for data that is not committed yet.
+        sync_seen = version(engine)
+        sync.commit()
+        assert sync_seen == before + 1
+    assert version(engine) == before + 2

@@ -40,14 +40,27 @@ def upgrade() -> None:
     op.execute(f"INSERT INTO metricsversion (id, version) VALUES (1, {random})")
     bump = BUMP.format(random=random)
     if postgres:
+        # Deferred to commit and once per transaction: the counter row is locked only for the
+        # instant before commit, after every other lock the transaction takes, so writers of
+        # snapshots, reps and goals never wait on it mid-transaction or deadlock through it.
         op.execute(
-            "CREATE FUNCTION bump_metrics_version() RETURNS trigger LANGUAGE plpgsql AS "
-            f"$$ BEGIN {bump}; RETURN NULL; END $$"
+            "CREATE FUNCTION bump_metrics_version() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "BEGIN "
+            "IF current_setting('pacesetter.metrics_bumped', true) "
+            "IS DISTINCT FROM txid_current()::text THEN "
+            f"{bump}; "
+            "PERFORM set_config('pacesetter.metrics_bumped', txid_current()::text, true); "
+            "END IF; RETURN NULL; END $$"
         )
         for table in TABLES:
             op.execute(
-                f"CREATE TRIGGER {table}_metrics_version AFTER INSERT OR UPDATE OR DELETE "
-                f"OR TRUNCATE ON {table} FOR EACH STATEMENT EXECUTE FUNCTION bump_metrics_version()"
+                f"CREATE CONSTRAINT TRIGGER {table}_metrics_version "
+                f"AFTER INSERT OR UPDATE OR DELETE ON {table} DEFERRABLE INITIALLY DEFERRED "
+                "FOR EACH ROW EXECUTE FUNCTION bump_metrics_version()"
+            )
+            op.execute(
+                f"CREATE TRIGGER {table}_metrics_version_truncate AFTER TRUNCATE ON {table} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION bump_metrics_version()"
             )
         return
     for table in TABLES:
@@ -62,6 +75,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         for table in TABLES:
             op.execute(f"DROP TRIGGER IF EXISTS {table}_metrics_version ON {table}")
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_metrics_version_truncate ON {table}")
         op.execute("DROP FUNCTION IF EXISTS bump_metrics_version()")
     else:
         for table in TABLES:
