@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from config import AppConfig
 from domain.kpis import KpiDefinition
@@ -36,6 +36,9 @@ from jobs.contests import ContestUow
 from jobs.dispatcher import Dispatcher, DispatchPolicy, DispatchSummary
 from jobs.messages import DigestContent
 from jobs.schedules import Schedule, slot_name
+
+if TYPE_CHECKING:
+    from jobs.followups import FollowUpUow
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +106,7 @@ class JobDeps:
     dispatch: DispatchPolicy = field(default_factory=DispatchPolicy)
     lock_timeout_s: float = 300.0
     contests: ContestUow | None = None
+    follow_ups: FollowUpUow | None = None
 
     def outbox(self) -> AbstractContextManager[OutboxStore]:
         """Return a unit of work yielding just the outbox (for the dispatcher)."""
