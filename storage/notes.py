@@ -232,7 +232,7 @@ def follow_ups_to_remind(session: Session, *, until: date) -> list[FollowUpDue]:
         .order_by(col(CoachingNote.follow_up_on), col(CoachingNote.id))
     )
     result = []
-    for note, manager in session.execute(query).tuples():
+    for note, manager in session.execute(query).all():
         rep = session.get(Rep, note.rep_id)
         if rep is None or manager.slack_user_id is None:
             continue
