@@ -11,6 +11,7 @@ from domain.ports import LinkChange, RepProfile
 HELP_TEXT = (
     "Pacesetter commands:\n"
     "• `/mystats [day|week|month|quarter]` — your scorecard (this week by default)\n"
+    "• `/mystats notes` — coaching notes your manager shared with you\n"
     "• `/leaderboard [kpi] [day|week|month|quarter]` — who leads, by percent of goal\n"
     "• `/coach @rep` — a coaching brief for one of your reps (managers)\n"
     "• `/goal` — set a goal for a rep or a team (managers)\n"

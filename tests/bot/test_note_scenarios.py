@@ -505,3 +505,16 @@ def test_notes_export_as_another_teams_manager_is_refused(
     assert done.value.code == 0
     own = json.loads(capsys.readouterr().out)
     assert own and all(row["shared_with_rep"] for row in own)
+
+
+def test_mystats_notes_shows_a_rep_only_what_was_shared_with_them(bot_env: BotEnv) -> None:
+    carl, riley = bot_env.people["Carl Novak"], bot_env.people["Riley Shah"]
+    before = len(bot_env.slack.calls_to("response"))
+    assert bot_env.sender.command("/mystats", "notes", carl).status_code == 200
+    reply = bot_env.slack.wait_for("response", before + 1)[-1].body
+    shown = json.dumps(reply)
+    assert "Shared: great discovery calls" in shown
+    assert "Private" not in shown and "Booked 3 demos" not in shown
+    assert bot_env.sender.command("/mystats", "notes", riley).status_code == 200
+    empty = bot_env.slack.wait_for("response", before + 2)[-1].body
+    assert empty["text"] == "No coaching notes have been shared with you yet."
