@@ -102,10 +102,12 @@ def follow_up_message(
     note = due.note
     written = note.created_at[:10]
     title = f"Follow-up: {note.rep_name or note.rep}"
+    due_on = note.follow_up_on
     intro = (
-        f"You planned to follow up today on your {note.template_label()} note about "
-        f"*{escape_mrkdwn(note.rep_name)}* from {written}."
-    )
+        f"Your follow-up with *{escape_mrkdwn(note.rep_name)}* is due {due_on:%A %d %b}"
+        if due_on
+        else f"Your follow-up with *{escape_mrkdwn(note.rep_name)}*"
+    ) + f". Your {note.template_label()} note from {written}:"
     blocks: list[Block] = [HeaderBlock(text=title[:150]), _section(intro)]
     pieces = text_pieces(escape_mrkdwn(note.text))
     blocks += [_section(piece) for piece in pieces[:MAX_NOTE_BLOCKS]]
