@@ -136,7 +136,9 @@ def follow_up_message(
             ],
         )
     )
-    fallback = f"{title}: {note.text[:300]}" + ("; " + "; ".join(lines) if lines else "")
+    fallback = f"{title}: {escape_mrkdwn(note.text[:300])}" + (
+        "; " + "; ".join(lines) if lines else ""
+    )
     return fallback, [b.to_dict() for b in blocks[:50]]
 
 

@@ -104,7 +104,7 @@ def follow_up_done_message(done: FollowUpDone, who: str) -> Message:
     """Return the follow-up DM as it reads once done: the note, and who closed it when."""
     note = done.note
     when = (note.done_at or "")[:10]
-    title = f"Follow-up: {note.rep_name} — done"
+    title = f"Follow-up: {note.rep_name} — done"  # a header: plain text, shown as is
     closed = f":white_check_mark: Marked done{f' on {when}' if when else ''}"
     if not done.changed:
         closed += " (it was already done)"
@@ -116,7 +116,7 @@ def follow_up_done_message(done: FollowUpDone, who: str) -> Message:
         *note_blocks(note),
         _context(closed),
     ]
-    return Message(f"{title}. {note.text[:200]}", blocks[:50])
+    return Message(f"{escape_mrkdwn(title)}. {escape_mrkdwn(note.text[:200])}", blocks[:50])
 
 
 def shared_notes_message(notes: list[NoteView]) -> Message:

@@ -8,6 +8,7 @@ from the App Home (the tab is published again).
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -37,7 +38,7 @@ def submission_key(body: dict[str, Any], view: dict[str, Any]) -> str:
 def register(app: App, deps: BotDeps) -> None:
     """Listen for the note button, the template select, the note modal and "Mark done"."""
 
-    def today_for(rep: RepProfile | None) -> Any:
+    def today_for(rep: RepProfile | None) -> date:
         return deps.now().astimezone(zone(rep.timezone if rep else None, deps.org_timezone)).date()
 
     def open_note(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:

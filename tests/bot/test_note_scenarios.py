@@ -194,6 +194,7 @@ def test_each_template_shows_its_own_prompts_and_saves_its_note(bot_env: BotEnv,
     assert {"Agreed actions", "Follow up on", "Visibility"} <= set(shown)
 
     before = len(notes_about(bot_env, "john.miller@example.com"))
+    confirmations = len(saved_dm(bot_env, morgan, 0))
     answers = [f"{key} answer {i}" for i in range(len(chosen.prompts))]
     values = note_values(
         view,
@@ -204,7 +205,7 @@ def test_each_template_shows_its_own_prompts_and_saves_its_note(bot_env: BotEnv,
         share=key == "skill_practice",
     )
     assert bot_env.sender.view_submission(morgan, view, values).status_code == 200
-    saved_dm(bot_env, morgan, 1)
+    saved_dm(bot_env, morgan, confirmations + 1)
     notes = notes_about(bot_env, "john.miller@example.com")
     assert len(notes) == before + 1
     note = notes[-1]
