@@ -23,6 +23,7 @@ class ActionId(StrEnum):
 
     OPEN_NOTE_MODAL = "coach_open_note"
     FOLLOW_UP_DONE = FOLLOW_UP_DONE_ACTION
+    OPEN_BRIEF = "coach_open_brief"
     OPEN_GOAL_MODAL = "home_open_goal"
     HOME_PERIOD = "home_period"
 
@@ -44,6 +45,7 @@ class BlockId(StrEnum):
     GOAL_TARGET = "goal_target"
     GOAL_FROM = "goal_from"
     COACH_ACTIONS = "coach_actions"
+    TEAM_ROW = "coach_team_row"
     CONTEST_NAME = "contest_name"
     CONTEST_KPI = "contest_kpi"
     CONTEST_RULE = "contest_rule"
