@@ -12,7 +12,17 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from bot import errors, middleware
 from bot.delivery import ChartUploader
 from bot.deps import BotDeps
-from bot.listeners import admin, coach, contest, goal, home, leaderboard, mystats, nudge
+from bot.listeners import (
+    admin,
+    coach,
+    contest,
+    goal,
+    home,
+    leaderboard,
+    mystats,
+    notes,
+    nudge,
+)
 
 LISTENER_THREADS = 4
 RATE_LIMIT_RETRIES = 2
@@ -51,6 +61,7 @@ def create_app(
     mystats.register(app, deps, ChartUploader())
     leaderboard.register(app, deps)
     coach.register(app, deps)
+    notes.register(app, deps)
     goal.register(app, deps)
     home.register(app, deps)
     admin.register(app, deps)

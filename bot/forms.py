@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from datetime import date
 from typing import Any
 
+from bot.blocks.modals import SHARE_OPTION, prompt_block_id
 from bot.ids import BlockId, InputId
 from bot.parsing import parse_date, parse_target
 from bot.service import GoalRequest
+from domain.coaching import NoteDraft, UnknownTemplate, compose_note, template
 from domain.goals import Scope
 from domain.timeutil import Period
 
@@ -48,4 +52,57 @@ def read_goal(values: dict[str, Any]) -> GoalRequest | dict[str, str]:
         rep_slack_id=rep if scope is Scope.REP else None,
         team=team if scope is Scope.TEAM else None,
         valid_from=start,
+    )
+
+
+def read_note(
+    view: dict[str, Any], today: date, submission_key: str | None
+) -> NoteDraft | dict[str, str]:
+    """Return the note the modal describes, or {block_id: what to fix}.
+
+    The template is the one the modal was drawn for (private_metadata), so each answer is
+    stored under the prompt the manager saw; a form from before the prompts existed names
+    its template in the select instead.
+    """
+    values = view.get("state", {}).get("values", {})
+    meta = json.loads(view.get("private_metadata") or "{}")
+    key = meta.get("template") or _selected(values, BlockId.NOTE_TEMPLATE, InputId.NOTE_TEMPLATE)
+    try:
+        chosen = template(str(key or "blank"))
+    except UnknownTemplate:
+        chosen = template("blank")
+    answers = [
+        _value(values, prompt_block_id(chosen.key, i), InputId.NOTE_PROMPT).get("value") or ""
+        for i in range(len(chosen.prompts))
+    ]
+    free = _value(values, BlockId.NOTE_TEXT, InputId.NOTE_TEXT).get("value") or ""
+    actions = _value(values, BlockId.NOTE_ACTIONS, InputId.NOTE_ACTIONS).get("value") or ""
+    follow_up = parse_date(
+        _value(values, BlockId.NOTE_FOLLOW_UP, InputId.NOTE_FOLLOW_UP).get("selected_date")
+    )
+    shared = any(
+        option.get("value") == SHARE_OPTION.value
+        for option in _value(values, BlockId.NOTE_SHARE, InputId.NOTE_SHARE).get("selected_options")
+        or []
+    )
+    text = compose_note(chosen, answers, free)
+    errors: dict[str, str] = {}
+    if not text:
+        errors[BlockId.NOTE_TEXT] = (
+            "Write something: answer a prompt above or type your notes here."
+            if chosen.prompts
+            else "Write the note before saving."
+        )
+    if follow_up is not None and follow_up < today:
+        errors[BlockId.NOTE_FOLLOW_UP] = "Pick today or a later date for the follow-up."
+    if errors:
+        return errors
+    return NoteDraft(
+        rep_id=int(meta["rep_id"]),
+        template=chosen.key,
+        text=text,
+        actions=actions.strip(),
+        follow_up_on=follow_up,
+        shared_with_rep=shared,
+        submission_key=submission_key,
     )
