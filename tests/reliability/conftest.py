@@ -188,10 +188,14 @@ class Resender:
                 "text": text,
                 "api_app_id": "A0PACE",
                 "is_enterprise_install": "false",
-                "response_url": f"{self.slack.url}/response/r{n}",
+                "response_url": self.response_url(n),
                 "trigger_id": f"rtrigger-{n}",
             }
         )
+
+    def response_url(self, n: int) -> str:
+        """Return request ``n``'s response_url; the fake records ``req`` with each reply."""
+        return f"{self.slack.url}/response/r{n}?req={n}"
 
     def interaction_body(self, payload: dict[str, Any]) -> str:
         """Return the form body of an interaction payload."""
@@ -207,7 +211,7 @@ class Resender:
                 "user": {"id": user, "team_id": TEAM_ID},
                 "api_app_id": "A0PACE",
                 "trigger_id": f"rtrigger-{n}",
-                "response_url": f"{self.slack.url}/response/r{n}",
+                "response_url": self.response_url(n),
                 "channel": {"id": "C0SALES"},
                 "container": {"type": "message", "channel_id": "C0SALES"},
                 "actions": [

@@ -23,6 +23,7 @@ from tests.bot.test_contest_scenarios import contest_values
 from tests.bot.test_scenarios import goal_values
 from tests.fakes.slack import Call, FakeSlack
 from tests.reliability.conftest import (
+    FORM,
     RelEnv,
     Resender,
     running_bot,
@@ -38,13 +39,12 @@ def count(env: RelEnv, table: Any, *where: Any) -> int:
         return int(session.exec(select(func.count()).select_from(table).where(*where)).one())
 
 
-def with_resends(resender: Resender, url: str, body: str, content_type: str = "") -> None:
+def with_resends(resender: Resender, url: str, body: str, content_type: str = FORM) -> None:
     """Deliver ``body`` as Slack does when the acks look lost: once, then retries 1-3."""
-    kwargs = {"content_type": content_type} if content_type else {}
-    first = resender.send(url, body, **kwargs)
+    first = resender.send(url, body, content_type)
     assert first.status_code == 200, first.text
     for number, reason in zip((1, 2, 3), RETRY_REASONS, strict=True):
-        again = resender.send(url, body, retry=number, reason=reason, **kwargs)
+        again = resender.send(url, body, content_type, retry=number, reason=reason)
         assert again.status_code == 200, again.text
 
 
