@@ -272,26 +272,28 @@ def test_someone_not_linked_changes_no_nudge_setting(env: RelEnv, resender: Rese
 def forged_requests(env: RelEnv, resender: Resender, body: str) -> list[dict[str, str]]:
     """Return header sets Slack never sends for ``body``: each must be refused."""
     now = int(time.time())
-    good = resender.verifier.generate_signature(timestamp=str(now), body=body)
+
+    def sign(verifier: Any, at: int) -> str:
+        signature = verifier.generate_signature(timestamp=str(at), body=body)
+        assert isinstance(signature, str)
+        return signature
+
+    good = sign(resender.verifier, now)
     other = Resender(env.slack)
     other.verifier.signing_secret = "not-our-signing-secret"
     return [
         {"X-Slack-Request-Timestamp": str(now), "X-Slack-Signature": "v0=" + "0" * 64},
         {
             "X-Slack-Request-Timestamp": str(now),
-            "X-Slack-Signature": other.verifier.generate_signature(timestamp=str(now), body=body),
+            "X-Slack-Signature": sign(other.verifier, now),
         },
         {
             "X-Slack-Request-Timestamp": str(now - 301),
-            "X-Slack-Signature": resender.verifier.generate_signature(
-                timestamp=str(now - 301), body=body
-            ),
+            "X-Slack-Signature": sign(resender.verifier, now - 301),
         },
         {
             "X-Slack-Request-Timestamp": str(now + 600),
-            "X-Slack-Signature": resender.verifier.generate_signature(
-                timestamp=str(now + 600), body=body
-            ),
+            "X-Slack-Signature": sign(resender.verifier, now + 600),
         },
         {"X-Slack-Request-Timestamp": str(now), "X-Slack-Signature": good.replace("v0=", "v1=")},
         {"X-Slack-Request-Timestamp": str(now + 1), "X-Slack-Signature": good},  # replayed sig

@@ -76,7 +76,7 @@ SPECIALS = [
 ]
 TEXT = st.one_of(
     st.sampled_from(SPECIALS),
-    st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=60),
+    st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), max_size=60),
     st.builds(
         " ".join,
         st.lists(
@@ -90,7 +90,7 @@ TEXT = st.one_of(
 FREE_TEXT = st.one_of(
     st.sampled_from([s for s in SPECIALS if s.strip()]),
     st.text(
-        st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\x00"),
+        st.characters(blacklist_categories=["Cs", "Cc"], blacklist_characters="\x00"),
         min_size=1,
         max_size=80,
     ).filter(lambda s: s.strip() == s and bool(s)),
