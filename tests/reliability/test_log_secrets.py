@@ -63,6 +63,7 @@ def test_the_watch_catches_slack_shaped_tokens_and_ignores_placeholders() -> Non
     watch = SecretWatch({})
     watch.current = "tests/x.py::test_y"
     logger = logging.getLogger("tests.planted")
+    logger.propagate = False  # planted records stay out of this session's own scan
     handler = ScanHandler(watch)
     logger.addHandler(handler)
     try:
@@ -75,6 +76,7 @@ def test_the_watch_catches_slack_shaped_tokens_and_ignores_placeholders() -> Non
             logger.exception("failed")
     finally:
         logger.removeHandler(handler)
+        logger.propagate = True
     labels = [f.label for f in watch.findings]
     assert labels == ["a Slack token (xoxb-…)", "a Slack token (xapp-…)", "a Slack token (xoxp-…)"]
     assert all(f.test == "tests/x.py::test_y" for f in watch.findings)
