@@ -22,6 +22,7 @@ from time import monotonic, sleep
 from typing import Annotated, Any
 
 import click
+import sqlalchemy.exc
 import typer
 import yaml
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -34,9 +35,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
 
+from bot import charts
 from bot.app_factory import create_app
 from bot.deps import BotDeps, Stores
 from bot.server import make_http_server, serve_in_thread
+from bot.socket_mode import PacesetterSocketModeHandler
 from bot.tv import TvServer
 from config import (
     DEMO_DATABASE_URL,
@@ -62,14 +65,15 @@ from domain.contests import (
     format_score,
 )
 from domain.diagnosis import DiagnosisRules
+from domain.glance import glance_json, team_glance
 from domain.goals import Goal, InvalidGoal, Scope
-from domain.identity import MatchReport, match_reps
+from domain.identity import MatchReport, match_reps, viewer_of
 from domain.kpis import KpiCatalog, KpiDefinition, UnknownKpi
 from domain.leaderboard import RankBy
 from domain.nudges import NudgeAction, PreferenceChange, preference_change
 from domain.ports import CrmSource, MetricsStore, PageStats, SourceError, SyncStore
 from domain.records import CrmObject
-from domain.scorecard import ScorecardRules, Scorecards
+from domain.scorecard import ACTIVITY_SCORE, ScorecardRules, Scorecards
 from domain.timeutil import Period, local_day, period_to_date, zone
 from domain.tv import BIG_DEAL, TvSettings, TvSnapshot
 from domain.tv import snapshot as tv_snapshot
@@ -87,6 +91,7 @@ from jobs.scheduler import run_worker
 from jobs.scheduler import start_scheduler as _start_scheduler
 from jobs.sync import SyncSummary, run_sync
 from storage import migrate
+from storage.coach_reads import SqlCoachReads
 from storage.coaching import SqlCoachingStore
 from storage.contests import SqlContestStore
 from storage.db import DatabaseUnavailable, check_database, make_engine, session_scope
@@ -318,6 +323,7 @@ class Runtime:
                     goals=SqlGoalStore(session),
                     coaching=SqlCoachingStore(session),
                     contests=SqlContestStore(session),
+                    coach_reads=SqlCoachReads(session),
                 )
 
         return scope()
@@ -398,6 +404,32 @@ class Runtime:
             socket_mode=socket_mode,
         )
 
+    def connect_socket_mode(self, app: App) -> PacesetterSocketModeHandler:
+        """Connect ``app`` to Slack over Socket Mode, as `pacesetter run` does, or fail clearly.
+
+        Once connected the handler follows Slack's ``disconnect`` requests to new URLs by
+        itself. A token Slack refuses is a ConfigError that says what to fix, not a traceback.
+        """
+        token = self.settings.slack_app_token
+        if token is None:
+            raise ConfigError(f"SLACK_APP_TOKEN is not set; {SOCKET_MODE_FIX}")
+        handler = PacesetterSocketModeHandler(app, token.get_secret_value())
+        try:
+            handler.connect()
+        except SlackApiError as exc:
+            handler.close()
+            raise ConfigError(app_token_problem(str(exc.response.get("error")))) from None
+        except OSError as exc:
+            handler.close()
+            raise ConfigError(f"could not reach Slack to open Socket Mode: {exc}") from None
+        if not handler.client.is_connected():
+            handler.close()
+            raise ConfigError(
+                "Slack gave a Socket Mode URL but the WebSocket did not open (see the log "
+                "above); check that this host may open outbound wss:// connections to Slack"
+            )
+        return handler
+
     def load_config_goals(self) -> int:
         """Mirror the YAML config's goals into the database (replacing earlier config goals)."""
         with self.bot_stores() as stores:
@@ -453,6 +485,18 @@ class Runtime:
         return run_contests(
             self.contest_unit, now=self.now(), policy=self.contest_policy(), final_sync=final_sync
         )
+
+
+SOCKET_MODE_FIX = (
+    "it must be the app-level token (xapp-...) with the connections:write scope, from your "
+    "Slack app's Basic Information -> App-Level Tokens (the bot token xoxb-... does not work "
+    "here); or run `pacesetter run --http` to serve HTTP instead"
+)
+
+
+def app_token_problem(error: str) -> str:
+    """Say what to do when apps.connections.open refuses SLACK_APP_TOKEN with ``error``."""
+    return f"Slack refused SLACK_APP_TOKEN for Socket Mode ({error}): {SOCKET_MODE_FIX}"
 
 
 def runtime(*, demo: bool = False) -> Runtime:
@@ -802,8 +846,8 @@ def goal_list(
 
 
 @cli.command()
-def coach(
-    rep: Annotated[str, typer.Option(help="The rep's email address.")],
+def coach(  # noqa: PLR0917 - Typer options are parameters
+    rep: Annotated[str | None, typer.Option(help="The rep's email address.")] = None,
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="YYYY-MM-DD (default today).")
     ] = None,
@@ -812,8 +856,22 @@ def coach(
         str | None,
         typer.Option("--as", help="Include the coaching notes this manager or admin may read."),
     ] = None,
+    team: Annotated[
+        bool,
+        typer.Option("--team", help="The team at a glance that `/coach` alone shows --as someone."),
+    ] = False,
+    team_name: Annotated[
+        str | None, typer.Option("--team-name", help="With --team: only this team.")
+    ] = None,
 ) -> None:
-    """Print the coaching brief: the funnel step holding the rep back, and whom to shadow."""
+    """Print the coaching brief (--rep), or the team at a glance (--team --as MANAGER_EMAIL)."""
+    if team:
+        coach_team_cli(as_manager, team_name, as_json)
+        return
+    if rep is None:
+        raise UsageProblem(
+            "give --rep EMAIL for a rep's brief, or --team --as MANAGER_EMAIL for the team"
+        )
     rt = runtime()
     with session_scope(rt.engine) as session:
         person = rep_by_email(session, email=rep)
@@ -837,7 +895,9 @@ def coach(
         cards = scorecards(rt, session)
         profile = cards.store.rep_by_email(person.email)
         assert profile is not None
-        brief = coaching_brief(cards, profile, day, brief_rules(rt.config))
+        brief = coaching_brief(
+            cards, profile, day, brief_rules(rt.config), reads=SqlCoachReads(session)
+        )
         if viewer is not None:
             brief["notes"] = [
                 {**note.export_row(), "scorecard": note.scorecard}
@@ -854,6 +914,57 @@ def coach(
             f"  team median {'—' if mid is None else f'{mid:.3g}':>8}",
             highlight=False,
         )
+    pipeline = brief["pipeline"]
+    console.print(
+        f"  last quarter {brief['past']['quarter']}; open pipeline {pipeline['open_count']} deals, "
+        f"{_number(pipeline['open_amount'])}, expected value {_number(pipeline['expected_value'])}",
+        highlight=False,
+    )
+    for kpi, line in brief["direction"]["kpis"].items():
+        console.print(f"  {line['arrow']} {kpi:<26} {line['values']}", highlight=False)
+
+
+def coach_team_cli(as_manager: str | None, team_name: str | None, as_json: bool) -> None:
+    """Print what `/coach` alone shows ``as_manager``: their reps, who needs attention first."""
+    if as_manager is None:
+        raise UsageProblem("--team needs --as MANAGER_EMAIL: whose team to show")
+    rt = runtime()
+    with session_scope(rt.engine) as session:
+        caller = rep_by_email(session, email=as_manager)
+        cards = scorecards(rt, session)
+        viewer = cards.store.rep_by_email(caller.email)
+        assert viewer is not None
+        role = viewer_of(viewer, rt.config.admins).role
+        if role is Role.REP:
+            raise UsageProblem(
+                f"{caller.email} manages nobody: the team view is for managers and admins "
+                "(use `pacesetter stats --rep EMAIL` for one rep's numbers)"
+            )
+        if role is Role.ADMIN:
+            people = cards.board_reps(team_name)
+        else:
+            directory = SqlDirectory(session, org_timezone=rt.config.org.timezone)
+            people = [
+                r
+                for r in directory.reports_of(viewer.id)
+                if team_name is None or (r.team or "").casefold() == team_name.casefold()
+            ]
+        glance = team_glance(
+            cards, SqlCoachReads(session), people, rt.now(), brief_rules(rt.config)
+        )
+    data = {"viewer": caller.email, "team": team_name, **glance_json(glance)}
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
+    table = Table(title=f"{caller.name}'s team at a glance ({data['as_of']})", title_justify="left")
+    for column in ("#", "Rep", "Why", "Weak step", "Attention"):
+        table.add_column(column, overflow="fold")
+    for row in data["reps"]:
+        table.add_row(
+            str(row["rank"]), row["name"], row["why"], str(row["problem"] or "—"),
+            f"{row['attention']:.2f}",
+        )  # fmt: skip
+    console.print(table)
 
 
 @cli.command()
@@ -936,30 +1047,37 @@ SHORT_LABELS = {
 
 
 def print_leaderboard(session: Any, rt: Runtime, sellers: list[Any], today: date) -> None:
-    """Print this month's team leaderboard by meaningful conversations and wins."""
+    """Print this month's team leaderboard ranked as `/leaderboard` ranks it: activity score."""
     window = period_to_date(Period.MONTH, today)
     totals = kpi_totals(session, start=window.start, end=window.end)
+    board = scorecards(rt, session).leaderboard(ACTIVITY_SCORE, Period.MONTH, today)
+    by_id = {r.id: r for r in sellers}
     table = Table(
-        title=f"Leaderboard — month to date ({window.start} to {today})", title_justify="left"
+        title=f"Leaderboard — activity score, month to date ({window.start} to {today})",
+        title_justify="left",
     )
     table.add_column("#", justify="right")
     table.add_column("Rep", no_wrap=True)
-    table.add_column("Team")
+    table.add_column("Score", justify="right", no_wrap=True)
     for definition in rt.definitions:
         table.add_column(SHORT_LABELS.get(definition.name, definition.label), justify="right")
-    ranked = sorted(
-        sellers,
-        key=lambda r: (-totals.get(r.id, {}).get("meaningful_conversations", 0), r.name),
-    )
-    for position, person in enumerate(ranked, start=1):
+    for line in board:
+        person = by_id.get(line.standing.rep_id)
+        if person is None:
+            continue
         values = totals.get(person.id, {})
         table.add_row(
-            str(position),
+            str(line.rank) if line.rank is not None else "–",
             person.name,
-            person.team or "",
+            f"{line.score:.0f}" if line.score is not None else "–",
             *(_compact(d.name, values.get(d.name, 0.0)) for d in rt.definitions),
         )
     console.print(table)
+    console.print(
+        "Score: 100 = on pace for every activity goal (weighted); `/leaderboard KPI` ranks one "
+        "KPI by percent of goal.",
+        style="dim",
+    )
 
 
 def demo_next_steps(rt: Runtime) -> str:
@@ -1102,20 +1220,23 @@ def run(
     socket_mode = rt.settings.slack_app_token is not None and not http
     rt.load_config_goals()
     app = rt.bolt_app(client, socket_mode=socket_mode)
+    # Connect before anything starts, so a refused app token is the only thing that happens.
+    socket_handler = rt.connect_socket_mode(app) if socket_mode else None
     _match_in_background(rt, client)
+    charts.warm_up()
     if tv_port is not None:
         tv = TvServer(rt.tv_snapshot, host=host, port=tv_port).start()
         console.print(f"The office TV page is at http://{host}:{tv.server.server_address[1]}/")
     scheduler = start_scheduler(rt)  # sync, snapshot, nudges, digest and the outbox
     try:
-        if socket_mode:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-            assert rt.settings.slack_app_token is not None
-            console.print("Pacesetter is connecting to Slack over Socket Mode.")
-            SocketModeHandler(
-                app, rt.settings.slack_app_token.get_secret_value(), web_client=client
-            ).start()
+        if socket_handler is not None:
+            console.print("Pacesetter is connected to Slack over Socket Mode.")
+            try:
+                threading.Event().wait()
+            except KeyboardInterrupt:
+                pass
+            finally:
+                socket_handler.close()
             return
         server = make_http_server(app, host, port)
         console.print(f"Pacesetter is listening on http://{host}:{server.server_port}/slack/events")
@@ -1191,13 +1312,36 @@ def _doctor_slack(rt: Runtime) -> int:
     console.print(
         f"[green]ok[/green]   Slack: {auth.get('team')} as {auth.get('user')}", highlight=False
     )
+    problems = _doctor_socket_mode(rt, client)
     try:
         report = rt.match_slack_users(client)
     except (SlackApiError, OSError) as exc:
         console.print(f"[red]fail[/red] Slack user lookup: {exc}", highlight=False)
-        return 1
+        return problems + 1
     if report.linked:
         console.print(f"[green]ok[/green]   linked {len(report.linked)} reps to Slack by email")
+    return problems
+
+
+def _doctor_socket_mode(rt: Runtime, client: WebClient) -> int:
+    """Ask Slack for a Socket Mode URL with SLACK_APP_TOKEN, as `pacesetter run` will."""
+    token = rt.settings.slack_app_token
+    if token is None:
+        console.print(
+            "[yellow]skip[/yellow] Slack Socket Mode: SLACK_APP_TOKEN is not set, "
+            "so `pacesetter run` serves HTTP"
+        )
+        return 0
+    try:
+        client.apps_connections_open(app_token=token.get_secret_value())
+    except SlackApiError as exc:
+        problem = app_token_problem(str(exc.response.get("error")))
+        console.print(f"[red]fail[/red] {problem}", highlight=False)
+        return 1
+    except OSError as exc:
+        console.print(f"[red]fail[/red] Slack apps.connections.open: {exc}", highlight=False)
+        return 1
+    console.print("[green]ok[/green]   Slack Socket Mode: the app token opens a connection")
     return 0
 
 
@@ -1637,7 +1781,27 @@ def main(argv: list[str] | None = None) -> None:
     except USER_ERRORS as exc:
         err_console.print(f"error: {exc}", highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
+    except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.ProgrammingError) as exc:
+        problem = schema_problem(exc)
+        if problem is None:
+            raise
+        err_console.print(f"error: {problem}", highlight=False, soft_wrap=True)
+        raise SystemExit(2) from None
     raise SystemExit(result if isinstance(result, int) else 0)
+
+
+SCHEMA_SYMPTOMS = ("no such table", "no such column", "does not exist")
+
+
+def schema_problem(exc: sqlalchemy.exc.DBAPIError) -> str | None:
+    """Word a missing or outdated schema as what to do; None for any other database error."""
+    detail = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+    if not any(symptom in detail.lower() for symptom in SCHEMA_SYMPTOMS):
+        return None
+    return (
+        f"the database named by DATABASE_URL has no Pacesetter tables or an older schema "
+        f"({detail}); run `pacesetter db upgrade` (then `pacesetter sync` to load data)"
+    )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from domain.brief import BriefRules
 from domain.calendar import WorkCalendar
 from domain.ports import (
     CoachingStore,
+    CoachReads,
     ContestStore,
     Directory,
     GoalStore,
@@ -32,6 +33,7 @@ class Stores:
     goals: GoalStore
     coaching: CoachingStore
     contests: ContestStore
+    coach_reads: CoachReads
 
 
 UnitOfWork = Callable[[], AbstractContextManager[Stores]]

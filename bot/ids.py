@@ -20,6 +20,7 @@ class ActionId(StrEnum):
     """Interactive elements' action ids."""
 
     OPEN_NOTE_MODAL = "coach_open_note"
+    OPEN_BRIEF = "coach_open_brief"
     OPEN_GOAL_MODAL = "home_open_goal"
     HOME_PERIOD = "home_period"
 
@@ -38,6 +39,7 @@ class BlockId(StrEnum):
     GOAL_TARGET = "goal_target"
     GOAL_FROM = "goal_from"
     COACH_ACTIONS = "coach_actions"
+    TEAM_ROW = "coach_team_row"
     CONTEST_NAME = "contest_name"
     CONTEST_KPI = "contest_kpi"
     CONTEST_RULE = "contest_rule"

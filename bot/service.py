@@ -11,10 +11,11 @@ from datetime import date, timedelta
 
 from bot.charts import TrendSeries
 from bot.deps import BotDeps, Stores
-from domain.brief import funnels, peer_group
+from domain.brief import brief_outlook, funnels, peer_group
 from domain.coaching import Role, template
 from domain.diagnosis import diagnose
 from domain.errors import BadInput, NotAllowed
+from domain.glance import TEAM_REFUSAL, Glance, team_glance
 from domain.goals import Goal, Scope
 from domain.identity import (
     can_set_goals,
@@ -30,6 +31,10 @@ from domain.scorecard import ACTIVITY_SCORE, RESULTS_SCORE, Scorecard, Scorecard
 from domain.timeutil import DateRange, Period, zone
 
 CHART_KPIS = 4
+COACH_USAGE = (
+    "Mention the rep as `/coach @name` for their brief, or type `/coach` alone (or "
+    "`/coach team NAME`) for your team at a glance."
+)
 SCORE_LABELS = {ACTIVITY_SCORE: "Activity score", RESULTS_SCORE: "Results score"}
 DEFAULT_BOARD_METRIC = ACTIVITY_SCORE
 
@@ -55,6 +60,16 @@ class Board:
     viewer_id: int | None
     total: int
     fallback_to_count: bool = False
+
+
+@dataclass(frozen=True)
+class TeamGlance:
+    """The `/coach` team view as one viewer may see it."""
+
+    glance: Glance
+    scope: str
+    slack_ids: dict[int, str]
+    labels: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -138,15 +153,25 @@ def leaderboard(
     )
 
 
-def coach_brief(deps: BotDeps, viewer: RepProfile | None, rep_slack_id: str | None) -> CoachBrief:
-    """Return the coaching brief on the rep behind ``rep_slack_id`` for ``viewer``.
+def coach_brief(
+    deps: BotDeps,
+    viewer: RepProfile | None,
+    rep_slack_id: str | None,
+    *,
+    rep_id: int | None = None,
+) -> CoachBrief:
+    """Return the coaching brief on the rep behind ``rep_slack_id`` (or ``rep_id``) for ``viewer``.
 
     Anyone who may not coach that rep, or names someone who is not a rep, gets the same
     refusal, so the answer says nothing about who exists or reports to whom.
     """
+    named = rep_slack_id is not None or rep_id is not None
+    if not named and viewer is not None and viewer_of(viewer, deps.admins).role is not Role.REP:
+        raise BadInput(COACH_USAGE)
     with deps.read_uow() as stores:
         target = stores.directory.by_slack_id(rep_slack_id) if rep_slack_id else None
-        rep = coachable_rep(viewer, target.id if target else None, stores.directory, deps.admins)
+        wanted = target.id if target else rep_id
+        rep = coachable_rep(viewer, wanted, stores.directory, deps.admins)
         assert viewer is not None
         cards: Scorecards = deps.scorecards(stores)
         as_of = deps.now().astimezone(zone(rep.timezone, deps.org_timezone)).date()
@@ -158,6 +183,7 @@ def coach_brief(deps: BotDeps, viewer: RepProfile | None, rep_slack_id: str | No
         notes = stores.coaching.notes_about(rep.id, viewer_of(viewer, deps.admins))
         shadow = diagnosis.shadow.rep_id if diagnosis.shadow else None
         shadow_slack = stores.directory.slack_ids([shadow]).get(shadow) if shadow else None
+        outlook = brief_outlook(cards, stores.coach_reads, rep, peers, as_of)
     return CoachBrief(
         rep,
         window,
@@ -166,7 +192,42 @@ def coach_brief(deps: BotDeps, viewer: RepProfile | None, rep_slack_id: str | No
         notes[:3],
         open_follow_ups(notes),
         shadow_slack,
+        outlook,
     )
+
+
+def coach_team(deps: BotDeps, viewer: RepProfile | None, team: str | None = None) -> TeamGlance:
+    """Return the viewer's reports (all reps for admins), who most needs attention first.
+
+    Managers see everyone below them, directly or further down; ``team`` narrows to one team.
+    Reps are refused with a pointer to what they can use instead.
+    """
+    if viewer is None:
+        raise NotAllowed(TEAM_REFUSAL)
+    role = viewer_of(viewer, deps.admins).role
+    if role is Role.REP:
+        raise NotAllowed(TEAM_REFUSAL)
+    with deps.read_uow() as stores:
+        cards: Scorecards = deps.scorecards(stores)
+        if role is Role.ADMIN:
+            people = cards.board_reps(team)
+            scope = f"team {team}" if team else "everyone"
+        else:
+            people = [
+                r
+                for r in stores.directory.reports_of(viewer.id)
+                if team is None or (r.team or "").casefold() == team.casefold()
+            ]
+            scope = f"your reports in team {team}" if team else "your reports"
+        if team and not people:
+            raise BadInput(
+                f"No active reps in a team called “{team}” that you can see. "
+                "Type `/coach` for everyone you can see."
+            )
+        glance = team_glance(cards, stores.coach_reads, people, deps.now(), deps.brief_rules)
+        ids = [row.signals.rep_id for row in glance.rows]
+        slack = stores.directory.slack_ids(ids)
+    return TeamGlance(glance, scope, slack, deps.kpi_labels)
 
 
 def note_target(deps: BotDeps, viewer: RepProfile | None, rep_id: int) -> RepProfile:

@@ -15,7 +15,19 @@ from typing import Any
 from domain.consistency import consistency
 from domain.diagnosis import Diagnosis, DiagnosisRules, RepFunnel, diagnose
 from domain.funnel import conversion, open_pipeline, stage_win_rates
-from domain.ports import RepProfile
+from domain.outlook import (
+    KpiTrend,
+    PipelineOutlook,
+    QuarterResult,
+    expected_value_method,
+    pipeline_outlook,
+    previous_quarter,
+    quarter_name,
+    quarter_results,
+    trend,
+    trend_weeks,
+)
+from domain.ports import CoachReads, RepProfile
 from domain.prescription import WORKING_DAYS_PER_WEEK, Prescription, prescribe, team_rates
 from domain.ramp import Hire, ramp
 from domain.scorecard import Scorecards, subject_of
@@ -44,14 +56,23 @@ class BriefRules:
     diagnosis: DiagnosisRules = field(default_factory=DiagnosisRules)
 
 
-def _worked_days(cards: Scorecards, rep: RepProfile, window: DateRange) -> float:
+def worked_days(cards: Scorecards, rep: RepProfile, window: DateRange) -> float:
+    """Return the working days ``rep`` was employed in ``window`` (from their start date)."""
     start = max(window.start, rep.start_date) if rep.start_date else window.start
     return float(cards.rules.calendar.count(DateRange(start, window.end)))
 
 
-def peer_group(cards: Scorecards, rep: RepProfile, rules: BriefRules) -> list[RepProfile]:
-    """Return the rep's peers: their team when it has enough people, else every seller."""
-    sellers = cards.board_reps()
+def peer_group(
+    cards: Scorecards,
+    rep: RepProfile,
+    rules: BriefRules,
+    sellers: Sequence[RepProfile] | None = None,
+) -> list[RepProfile]:
+    """Return the rep's peers: their team when it has enough people, else every seller.
+
+    Pass ``sellers`` (the board reps) when grouping many reps, to read them once.
+    """
+    sellers = cards.board_reps() if sellers is None else sellers
     if rules.peers == "team" and rep.team:
         team = [r for r in sellers if r.team == rep.team and r.id != rep.id]
         if len(team) >= rules.diagnosis.min_peers:
@@ -63,14 +84,22 @@ def funnels(cards: Scorecards, reps: Sequence[RepProfile], window: DateRange) ->
     """Return each rep's funnel totals over ``window`` (one SQL aggregate for all)."""
     totals = cards.store.totals(window, kpis=list(FUNNEL_KPIS), rep_ids=[r.id for r in reps])
     return [
-        RepFunnel(r.id, r.name, totals.get(r.id, {}), _worked_days(cards, r, window)) for r in reps
+        RepFunnel(r.id, r.name, totals.get(r.id, {}), worked_days(cards, r, window)) for r in reps
     ]
 
 
 def coaching_brief(
-    cards: Scorecards, rep: RepProfile, as_of: date, rules: BriefRules | None = None
+    cards: Scorecards,
+    rep: RepProfile,
+    as_of: date,
+    rules: BriefRules | None = None,
+    reads: CoachReads | None = None,
 ) -> dict[str, Any]:
-    """Assemble the brief for ``rep`` as of the end of ``as_of``."""
+    """Assemble the brief for ``rep`` as of the end of ``as_of``.
+
+    With ``reads`` it also has the past quarter, the open pipeline's expected value and each
+    KPI's weekly direction (``past``, ``pipeline``, ``direction``).
+    """
     rules = rules or BriefRules()
     window = DateRange(as_of - timedelta(days=rules.window_days - 1), as_of)
     peers = peer_group(cards, rep, rules)
@@ -96,7 +125,124 @@ def coaching_brief(
         "consistency": _rhythm(cards, rep, as_of),
         "ramp": _ramp(cards, rep, as_of, rules),
         "scorecard": cards.scorecard(rep, Period.MONTH, as_of, with_ranks=False).to_json(),
+        **(outlook_json(brief_outlook(cards, reads, rep, peers, as_of)) if reads else {}),
     }
+
+
+@dataclass(frozen=True, slots=True)
+class PastQuarter:
+    """Last quarter's results against goal, ranked among the rep and their peers."""
+
+    range: DateRange
+    results: list[QuarterResult]
+
+
+@dataclass(frozen=True, slots=True)
+class Outlook:
+    """The brief's past, current and direction sections."""
+
+    past: PastQuarter
+    pipeline: PipelineOutlook
+    direction: list[KpiTrend]
+    trend_weeks: list[DateRange]
+
+
+def brief_outlook(
+    cards: Scorecards,
+    reads: CoachReads,
+    rep: RepProfile,
+    peers: Sequence[RepProfile],
+    as_of: date,
+) -> Outlook:
+    """Return the rep's last quarter, open pipeline with expected value, and weekly trends.
+
+    Three aggregate reads: quarter totals for the rep and peers, weekly totals for the rep,
+    and the opportunity paths the stage win rates come from.
+    """
+    names = cards.kpis.names()
+    quarter = previous_quarter(as_of)
+    group = [rep.id, *(p.id for p in peers)]
+    totals = cards.store.totals(quarter, kpis=names, rep_ids=group)
+    subject = subject_of(rep)
+    goals = {}
+    for kpi in names:
+        target = cards.resolver.target(kpi, subject, quarter, Period.QUARTER)
+        goals[kpi] = target.total if target else None
+    past = PastQuarter(quarter, quarter_results(rep.id, names, totals, group, goals))
+
+    stages = cards.store.stages()
+    paths = cards.store.opportunity_paths()
+    peer_ids = {p.id for p in peers}
+    pipeline = pipeline_outlook(
+        stages,
+        [p for p in paths if p.rep_id == rep.id and not p.is_closed],
+        stage_win_rates(stages, paths, rep_id=rep.id),
+        stage_win_rates(stages, [p for p in paths if p.rep_id in peer_ids]),
+    )
+
+    weeks = trend_weeks(as_of, since=rep.start_date)
+    series = reads.bucket_totals([rep.id], weeks, kpis=names).get(rep.id, {})
+    direction = [trend(k, weeks, series.get(k, [0.0] * len(weeks))) for k in names]
+    return Outlook(past, pipeline, direction, weeks)
+
+
+def outlook_json(outlook: Outlook) -> dict[str, Any]:
+    """Return the ``past``, ``pipeline`` and ``direction`` keys of `coach --json`."""
+    past, pipeline = outlook.past, outlook.pipeline
+    return {
+        "past": {
+            "quarter": quarter_name(past.range),
+            "start": past.range.start.isoformat(),
+            "end": past.range.end.isoformat(),
+            "kpis": {
+                r.kpi: {
+                    "actual": _round(r.actual),
+                    "goal": _round(r.goal),
+                    "percent_of_goal": _round(r.percent_of_goal),
+                    "rank": r.rank,
+                    "of": r.of,
+                }
+                for r in past.results
+            },
+        },
+        "pipeline": {
+            "open_count": pipeline.open_count,
+            "open_amount": _round(pipeline.open_amount),
+            "expected_value": _round(pipeline.expected_value),
+            "amount_without_rate": _round(pipeline.unweighted_amount),
+            "rates_from": pipeline.bases,
+            "method": expected_value_method(pipeline),
+            "stages": [
+                {
+                    **asdict(s),
+                    "open_amount": _round(s.open_amount),
+                    "expected_value": _round(s.expected_value),
+                    "win_rate": None if s.win_rate is None else round(s.win_rate, 4),
+                }
+                for s in pipeline.stages
+            ],
+        },
+        "direction": {
+            "weeks": [w.start.isoformat() for w in outlook.trend_weeks],
+            "kpis": {
+                t.kpi: {
+                    "values": [_round(v) for v in t.values],
+                    "slope_per_week": _round(t.slope_per_week),
+                    "change": None if t.change is None else round(t.change, 3),
+                    "direction": t.direction,
+                    "arrow": t.arrow,
+                }
+                for t in outlook.direction
+            },
+        },
+    }
+
+
+def _round(value: float | None) -> float | int | None:
+    if value is None:
+        return None
+    rounded = round(value, 2)
+    return int(rounded) if rounded == int(rounded) else rounded
 
 
 def _window_json(window: DateRange, working_days: float) -> dict[str, Any]:

@@ -24,6 +24,7 @@ class StageInfo:
     order: int
     is_closed: bool = False
     is_won: bool = False
+    probability: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
+from domain.attention import FollowUpState
 from domain.coaching import NoteView, Viewer
 from domain.contests import Contest, Participant, Status
 from domain.funnel import OpportunityPath, StageInfo
@@ -288,8 +289,14 @@ class JobRunInfo:
 class JobRunStore(Protocol):
     """The `JobRun` table: each (job, slot) is claimed once across all instances."""
 
-    def start(self, job_id: str, slot: str, *, now: datetime) -> bool:
-        """Claim the slot (insert if absent); False when another run already has it."""
+    def start(
+        self, job_id: str, slot: str, *, now: datetime, stale_before: datetime | None = None
+    ) -> bool:
+        """Claim the slot (insert if absent); False when another run already has it.
+
+        A slot still `running` that started before ``stale_before`` belongs to a runner that
+        died mid-run: it is claimed again, so a crash costs one run, not the slot forever.
+        """
         ...
 
     def finish(self, job_id: str, slot: str, *, status: str, detail: str, now: datetime) -> None:
@@ -573,4 +580,37 @@ class ContestStore(Protocol):
 
     def data_as_of(self) -> datetime | None:
         """Return when the oldest object's last successful sync finished."""
+        ...
+
+
+# --- Coaching reads: the brief's weekly trends and the team glance (storage/coach_reads.py). --
+
+
+@dataclass(frozen=True, slots=True)
+class OpenPipelineTotal:
+    """A rep's open deals: how many and their amount."""
+
+    count: int
+    amount: float
+
+
+class CoachReads(Protocol):
+    """Aggregates the coaching brief and the team glance read, each one SQL query."""
+
+    def bucket_totals(
+        self,
+        rep_ids: Sequence[int],
+        buckets: Sequence[DateRange],
+        *,
+        kpis: Sequence[str] | None = None,
+    ) -> dict[int, dict[str, list[float]]]:
+        """Return rep -> kpi -> one sum per bucket (same order; zero when nothing happened)."""
+        ...
+
+    def open_pipeline(self, rep_ids: Sequence[int]) -> dict[int, OpenPipelineTotal]:
+        """Return each rep's open (not closed, not deleted) deals' count and amount."""
+        ...
+
+    def follow_ups(self, rep_ids: Sequence[int], *, as_of: date) -> dict[int, FollowUpState]:
+        """Return each rep's open coaching follow-ups and how many are overdue at ``as_of``."""
         ...

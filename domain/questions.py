@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from domain.brief import Outlook
 from domain.coaching import NoteView
 from domain.diagnosis import Diagnosis
 from domain.ports import RepProfile
@@ -84,6 +85,7 @@ class CoachBrief:
     notes: Sequence[NoteView] = field(default_factory=list)
     follow_ups: Sequence[NoteView] = field(default_factory=list)
     shadow_slack_id: str | None = None
+    outlook: Outlook | None = None
 
 
 def open_follow_ups(notes: Sequence[NoteView]) -> list[NoteView]:

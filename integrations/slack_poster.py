@@ -85,8 +85,21 @@ class WebClientPoster:
         return Posted(channel=str(response.get("channel") or channel), ts=str(response["ts"]))
 
     def find(self, channel: str, *, key: str, since: datetime) -> Posted | None:
-        """Return the message carrying ``key`` posted to ``channel`` since ``since``, if any."""
+        """Return the message carrying ``key`` posted to ``channel`` since ``since``, if any.
+
+        Posts to a channel need no membership (``chat:write.public``), but reading its history
+        does: on ``not_in_channel`` the bot joins the public channel once and reads again.
+        """
         target = self._channel(channel)
+        try:
+            return self._find_in_history(target, key=key, since=since)
+        except DeliveryRejected as exc:
+            if exc.error != "not_in_channel":
+                raise
+        self._join(target)
+        return self._find_in_history(target, key=key, since=since)
+
+    def _find_in_history(self, target: str, *, key: str, since: datetime) -> Posted | None:
         cursor: str | None = None
         for _ in range(HISTORY_PAGES):
             try:
@@ -108,6 +121,19 @@ class WebClientPoster:
             if not cursor:
                 break
         return None
+
+    def _join(self, channel: str) -> None:
+        """Join a public channel so its history can be read (``channels:join``)."""
+        try:
+            self.client.conversations_join(channel=channel)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or "")
+            raise DeliveryUncertain(
+                f"cannot check #{channel} for a post in doubt ({error}): invite the bot to the "
+                "channel, or reinstall the app so it has channels:join and channels:history"
+            ) from exc
+        except (*_NETWORK_ERRORS, SlackClientError) as exc:
+            raise DeliveryUncertain(f"conversations.join: {exc}") from exc
 
     def _channel(self, channel: str) -> str:
         """Return the DM channel for a user id (cached), or ``channel`` itself."""

@@ -2,8 +2,10 @@
 
 A run first claims its (job, slot) row in `JobRun` (insert if absent), so a slot runs once
 across every instance; then it holds the job's run lock so runs of one job never overlap; then
-it calls the job function and records how it ended. After downtime, ``catch_up`` runs each
-job's last missed slot once if it is within the grace window and records a skip otherwise.
+it calls the job function and records how it ended. A slot left `running` by a runner that
+died is claimed again once it is older than ``stale_run_after``. After downtime, ``catch_up``
+runs each job's last missed slot once if it is within the grace window and records a skip
+otherwise.
 """
 
 from __future__ import annotations
@@ -102,6 +104,7 @@ class JobDeps:
     sleep: Callable[[float], None] = time.sleep
     dispatch: DispatchPolicy = field(default_factory=DispatchPolicy)
     lock_timeout_s: float = 300.0
+    stale_run_after: timedelta = timedelta(hours=3)
     contests: ContestUow | None = None
 
     def outbox(self) -> AbstractContextManager[OutboxStore]:
@@ -197,7 +200,9 @@ class Runner:
             else slot_name(slot_at)
         )
         with self.deps.unit() as unit:
-            claimed = unit.store.start(job.id, slot, now=now)
+            claimed = unit.store.start(
+                job.id, slot, now=now, stale_before=now - self.deps.stale_run_after
+            )
         if not claimed:
             log.info("%s [%s] already run by another instance", job.id, slot)
             return RunResult(job.id, slot, "already_run", "another run had this slot")

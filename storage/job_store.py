@@ -35,9 +35,32 @@ class SqlJobStore:
 
     # job runs ------------------------------------------------------------------------------
 
-    def start(self, job_id: str, slot: str, *, now: datetime) -> bool:
-        """Claim the slot (insert if absent); False when another run already has it."""
-        return self._insert_run(job_id, slot, status="running", detail=None, now=now)
+    def start(
+        self, job_id: str, slot: str, *, now: datetime, stale_before: datetime | None = None
+    ) -> bool:
+        """Claim the slot (insert if absent); False when another run already has it.
+
+        A `running` row older than ``stale_before`` is taken over by one conditional UPDATE:
+        the database re-checks the condition under the row lock, so of two instances racing
+        for a dead runner's slot exactly one wins.
+        """
+        if self._insert_run(job_id, slot, status="running", detail=None, now=now):
+            return True
+        if stale_before is None:
+            return False
+        t = _t(JobRun)
+        reclaimed = self.session.execute(
+            update(t)
+            .where(
+                t.c.job_id == job_id,
+                t.c.slot == slot,
+                t.c.status == "running",
+                t.c.started_at < stale_before,
+            )
+            .values(started_at=now, detail="reclaimed: the previous runner never finished")
+            .returning(t.c.id)
+        ).first()
+        return reclaimed is not None
 
     def finish(self, job_id: str, slot: str, *, status: str, detail: str, now: datetime) -> None:
         """Record how a claimed run ended."""

@@ -127,7 +127,7 @@ class SqlMetricsStore:
         for s in rows:
             seen.setdefault(
                 (s.pipeline, s.stage),
-                StageInfo(s.pipeline, s.stage, s.order, s.is_closed, s.is_won),
+                StageInfo(s.pipeline, s.stage, s.order, s.is_closed, s.is_won, s.probability),
             )
         return sorted(seen.values(), key=lambda s: (s.pipeline, s.order))
 

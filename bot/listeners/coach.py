@@ -1,4 +1,5 @@
-"""`/coach @rep`, its "Add a coaching note" button, and the note modal's submission."""
+"""`/coach @rep`, `/coach` alone (the team at a glance, each rep with an "Open brief" button),
+the "Add a coaching note" button, and the note modal's submission."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from slack_bolt import App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot import service
-from bot.blocks.coach import coach_message
+from bot.blocks.coach import coach_message, team_message
 from bot.blocks.modals import note_modal
 from bot.blocks.replies import note_saved_message
 from bot.delivery import dm
@@ -24,9 +25,22 @@ def register(app: App, deps: BotDeps) -> None:
     """Listen for /coach, the note button and the note modal."""
 
     def coach(command: dict[str, Any], context: BoltContext, respond: Respond) -> None:
-        target = parse_mention(command.get("text"))
+        text = (command.get("text") or "").strip()
+        first, _, rest = text.partition(" ")
+        if not text or first.casefold() == "team":
+            team = rest.strip() or None
+            view = service.coach_team(deps, optional_rep(context), team)
+            respond(response_type="ephemeral", **team_message(view).as_kwargs())
+            return
+        target = parse_mention(text)
         brief = service.coach_brief(deps, optional_rep(context), target)
-        respond(response_type="ephemeral", **coach_message(brief).as_kwargs())
+        respond(response_type="ephemeral", **coach_message(brief, deps.kpi_labels).as_kwargs())
+
+    def open_brief(body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+        rep_id = int(body["actions"][0]["value"])
+        brief = service.coach_brief(deps, optional_rep(context), None, rep_id=rep_id)
+        message = coach_message(brief, deps.kpi_labels)
+        respond(response_type="ephemeral", replace_original=False, **message.as_kwargs())
 
     def open_note(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
         rep_id = int(body["actions"][0]["value"])
@@ -51,5 +65,6 @@ def register(app: App, deps: BotDeps) -> None:
         dm(client, body["user"]["id"], saved)
 
     app.command(Command.COACH)(ack=acknowledge, lazy=[after_ack(coach)])
+    app.action(ActionId.OPEN_BRIEF)(ack=acknowledge, lazy=[after_ack(open_brief)])
     app.action(ActionId.OPEN_NOTE_MODAL)(ack=acknowledge, lazy=[after_ack(open_note)])
     app.view(CallbackId.COACHING_NOTE)(ack=acknowledge, lazy=[after_ack(save_note)])

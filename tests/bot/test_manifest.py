@@ -61,6 +61,9 @@ def test_manifest_asks_for_the_least_it_needs() -> None:
         "chat:write.public",  # contest posts to a channel the bot was not added to
         "im:write",
         "im:history",  # the outbox looks up a nudge whose send was in doubt
+        "channels:history",  # ... and a contest post in a public channel
+        "groups:history",  # ... or in a private channel the bot was invited to
+        "channels:join",  # reading a public channel's history needs membership
         "users:read",
         "users:read.email",
         "files:write",

@@ -55,8 +55,12 @@ def test_mystats_shows_the_scorecard_ephemerally_with_a_trend_chart_in_dm(bot_en
     text = block_texts(reply.body)
     for needle in ("Prospecting", "of 60", "rank", "Data as of Nov 19", "working days"):
         assert needle in text
+    # The chart is drawn after the reply; the first draw imports matplotlib (slow on a busy
+    # machine), so this waits longer than for a message. Not a speed check: that is bench_ack.
     done = bot_env.slack.wait_for(
-        "files.completeUploadExternal", where=lambda c: c.body.get("channel_id") == "D" + john
+        "files.completeUploadExternal",
+        where=lambda c: c.body.get("channel_id") == "D" + john,
+        timeout=60,
     )
     file_id = json.loads(done[-1].body["files"])[0]["id"]
     assert bot_env.slack.uploads[file_id].startswith(b"\x89PNG")

@@ -79,6 +79,11 @@ class FakeSlack:
         self.uploads: dict[str, bytes] = {}
         self.uploads_allowed = True
         self.delay_s = 0.0
+        # Methods served by a plugged-in fake, given (body, lower-cased headers); e.g. the
+        # Socket Mode fake's apps.connections.open, which reads the app token from the header.
+        self.extra_methods: dict[
+            str, Callable[[dict[str, Any], dict[str, str]], dict[str, Any]]
+        ] = {}
         self._rate_limits: dict[str, list[int]] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -162,12 +167,15 @@ class FakeSlack:
             self._changed.notify_all()
 
     def _answer(
-        self, method: str, body: dict[str, Any]
+        self, method: str, body: dict[str, Any], headers: dict[str, str] | None = None
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         limits = self._rate_limits.get(method)
         if limits:
             retry_after = limits.pop(0)
             return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)}
+        extra = self.extra_methods.get(method)
+        if extra is not None:
+            return 200, extra(body, headers or {}), {}
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return 200, {"ok": False, "error": "unknown_method"}, {}
@@ -316,7 +324,7 @@ class FakeSlack:
                     return
                 method = url.path.removeprefix("/api/")
                 fake._record(method, body, headers)
-                status, answer, extra = fake._answer(method, body)
+                status, answer, extra = fake._answer(method, body, headers)
                 self._reply(status, json.dumps(answer).encode(), "application/json", extra)
 
             def _reply(
@@ -347,6 +355,81 @@ def _parse(raw: bytes, content_type: str, query: str) -> dict[str, Any]:
 def _blocks(body: dict[str, Any]) -> list[dict[str, Any]]:
     blocks = body.get("blocks") or []
     return json.loads(blocks) if isinstance(blocks, str) else list(blocks)
+
+
+# what Slack sends, over HTTP or in a Socket Mode envelope -------------------------------------
+
+
+def command_fields(
+    command: str, text: str, user_id: str, *, channel_id: str, response_url: str, trigger_id: str
+) -> dict[str, str]:
+    """Return the fields of a slash command (the form body, or a Socket Mode payload)."""
+    return {
+        "token": "deprecated",
+        "team_id": TEAM_ID,
+        "team_domain": "pacesetter-test",
+        "channel_id": channel_id,
+        "channel_name": "sales",
+        "user_id": user_id,
+        "user_name": user_id.lower(),
+        "command": command,
+        "text": text,
+        "api_app_id": "A0PACE",
+        "is_enterprise_install": "false",
+        "response_url": response_url,
+        "trigger_id": trigger_id,
+    }
+
+
+def block_action_payload(
+    user_id: str,
+    action_id: str,
+    value: str,
+    *,
+    response_url: str,
+    trigger_id: str,
+    block_id: str = "b",
+    view: dict[str, Any] | None = None,
+    channel_id: str | None = "C0SALES",
+) -> dict[str, Any]:
+    """Return a block_actions payload: a button click from a message, or from ``view``."""
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "team": {"id": TEAM_ID, "domain": "pacesetter-test"},
+        "user": {"id": user_id, "team_id": TEAM_ID},
+        "api_app_id": "A0PACE",
+        "trigger_id": trigger_id,
+        "response_url": response_url,
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": block_id,
+                "value": value,
+                "action_ts": str(time.time()),
+            }
+        ],
+    }
+    if view is not None:
+        payload["view"] = view
+        payload["container"] = {"type": "view", "view_id": view.get("id", "V0")}
+    elif channel_id:
+        payload["channel"] = {"id": channel_id}
+        payload["container"] = {"type": "message", "channel_id": channel_id}
+    return payload
+
+
+def event_callback(event: dict[str, Any], event_id: str) -> dict[str, Any]:
+    """Return the Events API callback that wraps ``event``."""
+    return {
+        "token": "deprecated",
+        "team_id": TEAM_ID,
+        "api_app_id": "A0PACE",
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": int(time.time()),
+    }
 
 
 # signed requests to the app ------------------------------------------------------------------
@@ -388,21 +471,14 @@ class SlackSender:
     ) -> str:
         """Return the form body Slack sends for a slash command."""
         return urllib.parse.urlencode(
-            {
-                "token": "deprecated",
-                "team_id": TEAM_ID,
-                "team_domain": "pacesetter-test",
-                "channel_id": channel_id,
-                "channel_name": "sales",
-                "user_id": user_id,
-                "user_name": user_id.lower(),
-                "command": command,
-                "text": text,
-                "api_app_id": "A0PACE",
-                "is_enterprise_install": "false",
-                "response_url": self.response_url(),
-                "trigger_id": f"trigger-{next(self._ids)}",
-            }
+            command_fields(
+                command,
+                text,
+                user_id,
+                channel_id=channel_id,
+                response_url=self.response_url(),
+                trigger_id=f"trigger-{next(self._ids)}",
+            )
         )
 
     def command(self, command: str, text: str, user_id: str, **kwargs: Any) -> requests.Response:
@@ -426,29 +502,16 @@ class SlackSender:
         channel_id: str | None = "C0SALES",
     ) -> requests.Response:
         """Send a button click (block_actions) from a message, or from ``view``."""
-        payload: dict[str, Any] = {
-            "type": "block_actions",
-            "team": {"id": TEAM_ID, "domain": "pacesetter-test"},
-            "user": {"id": user_id, "team_id": TEAM_ID},
-            "api_app_id": "A0PACE",
-            "trigger_id": f"trigger-{next(self._ids)}",
-            "response_url": self.response_url(),
-            "actions": [
-                {
-                    "type": "button",
-                    "action_id": action_id,
-                    "block_id": block_id,
-                    "value": value,
-                    "action_ts": str(time.time()),
-                }
-            ],
-        }
-        if view is not None:
-            payload["view"] = view
-            payload["container"] = {"type": "view", "view_id": view.get("id", "V0")}
-        elif channel_id:
-            payload["channel"] = {"id": channel_id}
-            payload["container"] = {"type": "message", "channel_id": channel_id}
+        payload = block_action_payload(
+            user_id,
+            action_id,
+            value,
+            trigger_id=f"trigger-{next(self._ids)}",
+            response_url=self.response_url(),
+            block_id=block_id,
+            view=view,
+            channel_id=channel_id,
+        )
         return self._interaction(payload)
 
     def view_submission(
@@ -469,17 +532,7 @@ class SlackSender:
 
     def event(self, event: dict[str, Any]) -> requests.Response:
         """Send an Events API callback wrapping ``event``."""
-        body = json.dumps(
-            {
-                "token": "deprecated",
-                "team_id": TEAM_ID,
-                "api_app_id": "A0PACE",
-                "event": event,
-                "type": "event_callback",
-                "event_id": f"Ev{next(self._ids):08d}",
-                "event_time": int(time.time()),
-            }
-        )
+        body = json.dumps(event_callback(event, f"Ev{next(self._ids):08d}"))
         return self.post(body, "application/json")
 
 

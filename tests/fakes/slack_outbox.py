@@ -9,6 +9,11 @@ stores messages with their metadata, and injects faults:
   not honour Retry-After is caught);
 - ``drop_rate``: accept and store the post, then close the connection without answering (a
   crash after send, seen from the client).
+
+Channels (ids starting with ``C``) follow Slack's membership rule: ``chat.postMessage`` works
+without membership (``chat:write.public``), but ``conversations.history`` answers
+``not_in_channel`` until the bot has joined with ``conversations.join`` (``channels:history``
+covers only channels the app has been added to).
 """
 
 from __future__ import annotations
@@ -67,6 +72,7 @@ class FakeSlackOutbox:
     dropped: int = 0
     calls: dict[str, int] = field(default_factory=dict)
     blocked_until: float = float("-inf")
+    joined: set[str] = field(default_factory=set)
     url: str = ""
 
     def __post_init__(self) -> None:
@@ -95,6 +101,8 @@ class FakeSlackOutbox:
                 return 200, {}, {"ok": True, "channel": {"id": _dm(user)}}
             if method == "conversations.history":
                 return 200, {}, self._history(args)
+            if method == "conversations.join":
+                return 200, {}, self._join(args)
             return 200, {}, {"ok": False, "error": "unknown_method"}
 
     def _post(self, args: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
@@ -128,8 +136,17 @@ class FakeSlackOutbox:
             return 200, {}, None
         return 200, {}, {"ok": True, "channel": channel, "ts": ts, "message": {"ts": ts}}
 
+    def _join(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel") or "")
+        if not channel.startswith("C") or channel.startswith("CMISSING"):
+            return {"ok": False, "error": "channel_not_found"}
+        self.joined.add(channel)
+        return {"ok": True, "channel": {"id": channel, "is_member": True}}
+
     def _history(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = str(args.get("channel") or "")
+        if channel.startswith("C") and channel not in self.joined:
+            return {"ok": False, "error": "not_in_channel"}
         with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
         found = [m for m in self.messages if m.channel == channel]
         found.sort(key=lambda m: m.ts, reverse=True)

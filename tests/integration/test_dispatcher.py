@@ -117,6 +117,29 @@ def test_crash_after_send_is_reconciled_not_resent(engine: Engine) -> None:
         assert store.counts() == {"sent": 1}
 
 
+def test_channel_post_in_doubt_is_found_after_joining_not_resent(engine: Engine) -> None:
+    clock = FakeClock(START)
+    (key,) = enqueue(engine, 1, channel="CCONTESTS")
+    fake = FakeSlackOutbox(clock=clock.timestamp)
+    with running(fake):
+        poster = WebClientPoster(make_client("xoxb-test", fake.url))
+        with session_scope(engine) as session:
+            (claimed,) = SqlOutboxStore(session).claim(
+                now=clock.now(), limit=1, lease=timedelta(minutes=5)
+            )
+        # Posted with chat:write.public (no membership), then the sender died.
+        poster.post(claimed.channel, text=claimed.text, blocks=[], key=claimed.key)
+        assert "CCONTESTS" not in fake.joined
+        clock.sleep(301)
+        summary = Dispatcher(outbox_unit(engine), poster, now=clock.now, sleep=clock.sleep).drain()
+    assert (summary.sent, summary.found_already_sent) == (0, 1)
+    assert fake.sent_keys() == [key]
+    assert fake.joined == {"CCONTESTS"}
+    # The first history read was refused (not_in_channel); the one after joining found it.
+    assert fake.calls.get("conversations.history") == 2
+    assert fake.calls.get("conversations.join") == 1
+
+
 def test_in_doubt_row_that_never_landed_is_posted_once(engine: Engine) -> None:
     clock = FakeClock(START)
     (key,) = enqueue(engine, 1)

@@ -25,7 +25,9 @@ from domain.nudges import local_instant
 from jobs.dispatcher import DispatchPolicy
 from jobs.nudges import org_calendar
 from jobs.runner import Runner
+from jobs.schedules import slot_name
 from storage.db import session_scope
+from storage.job_store import SqlJobStore
 from storage.models import CoachingNote, DailySnapshot, Delivery, JobRun, PipelineSnapshot, Rep
 from tests.fakes.clock import FakeClock
 from tests.fakes.slack_outbox import FakeSlackOutbox, running
@@ -175,6 +177,31 @@ def test_a_slot_missed_beyond_the_grace_window_is_skipped_and_logged(
         assert (row.slot, row.status) == ("2026-11-23T13:00Z", "skipped")
     assert not any(k.startswith("digest:") for k in fake_slack.sent_keys())
     assert runner.catch_up() == [] or all(r.job_id != "digest" for r in runner.catch_up())
+
+
+def test_a_slot_left_running_by_a_dead_runner_runs_again_once_stale(
+    engine: Engine, database_url: str, fake_slack: FakeSlackOutbox
+) -> None:
+    zones = seed_reps(engine)
+    kolkata = next(i for i, z in zones.items() if z == "Asia/Kolkata")
+    clock = FakeClock(MONDAY + timedelta(hours=3, minutes=5))
+    fake_slack.clock = clock.timestamp
+    slot_at = MONDAY + timedelta(hours=3)
+    # An instance claimed the slot and was killed before it queued anything or finished.
+    with session_scope(engine) as session:
+        assert SqlJobStore(session).start("nudges", slot_name(slot_at), now=clock.now())
+    runner = runner_on(make_runtime(database_url, fake_slack.url), clock)
+    runner.deps = dataclasses.replace(runner.deps, stale_run_after=timedelta(minutes=30))
+    clock.sleep(10 * 60)
+    assert runner.run("nudges", slot_at=slot_at).status == "already_run"
+    assert fake_slack.sent_keys() == []
+    clock.sleep(30 * 60)
+    result = runner.run("nudges", slot_at=slot_at)
+    assert result.status == "ok", result.line()
+    assert fake_slack.sent_keys().count(f"nudge:{kolkata}:2026-11-23") == 1
+    # Finished now: the slot is never run a third time.
+    clock.sleep(60 * 60)
+    assert runner.run("nudges", slot_at=slot_at).status == "already_run"
 
 
 def test_digest_and_welcome_content(

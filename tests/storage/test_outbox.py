@@ -106,6 +106,32 @@ def test_job_runs_claim_each_slot_once(engine: Engine) -> None:
         assert skipped is not None and skipped.status == "skipped"
 
 
+def test_a_dead_runners_slot_is_claimed_again_once_it_is_stale(engine: Engine) -> None:
+    slot = "2026-11-23T08:30Z"
+    with session_scope(engine) as session:
+        assert SqlJobStore(session).start("sync", slot, now=NOW)
+    # The runner died: the row says `running` forever unless someone takes it over.
+    later = NOW + timedelta(hours=1)
+    with session_scope(engine) as session:
+        fresh = SqlJobStore(session).start("sync", slot, now=later, stale_before=NOW)
+        assert not fresh, "a run that started at the cut-off is not stale yet"
+    much_later = NOW + timedelta(hours=4)
+    cutoff = much_later - timedelta(hours=3)
+    with session_scope(engine) as session:
+        assert SqlJobStore(session).start("sync", slot, now=much_later, stale_before=cutoff)
+    with session_scope(engine) as session:
+        # A second instance racing for the same stale slot loses: the claim moved started_at.
+        assert not SqlJobStore(session).start("sync", slot, now=much_later, stale_before=cutoff)
+        latest = SqlJobStore(session).latest("sync")
+        assert latest is not None and latest.status == "running"
+        assert latest.detail is not None and "reclaimed" in latest.detail
+        SqlJobStore(session).finish("sync", slot, status="ok", detail="done", now=much_later)
+    with session_scope(engine) as session:
+        # A finished slot is never claimed again, however old.
+        far = much_later + timedelta(days=2)
+        assert not SqlJobStore(session).start("sync", slot, now=far, stale_before=far)
+
+
 def _rep(session: object, n: int, **fields: object) -> Rep:
     rep = Rep(source="sandbox", crm_user_id=f"u{n}", name=f"Rep {n}", email=f"r{n}@x.io", **fields)
     session.add(rep)  # type: ignore[attr-defined]
