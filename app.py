@@ -110,6 +110,7 @@ from storage.metrics import SqlMetricsStore
 from storage.notes import manager_chain, notes_about
 from storage.outbox import SqlOutboxStore
 from storage.queries import UnknownRep, active_sellers, kpi_totals, rep_by_email
+from storage.requests import SqlRequestLedger
 from storage.sync_store import SqlSyncStore
 
 log = logging.getLogger("pacesetter")
@@ -427,7 +428,13 @@ class Runtime:
             calendar=scorecard_rules(self.config).calendar,
             brief_rules=brief_rules(self.config),
             nudge_action=self._nudge_action,
+            claim_request=self.claim_slack_request,
         )
+
+    def claim_slack_request(self, key: str) -> bool:
+        """Claim a Slack request's key in the shared database (True the first time only)."""
+        with session_scope(self.engine) as session:
+            return SqlRequestLedger(session).claim(key, now=self.now())
 
     def _nudge_action(self, rep_id: int, action_id: str, nudge_date: date) -> str:
         change = apply_nudge_action(self, rep_id=rep_id, action_id=action_id, nudge_date=nudge_date)

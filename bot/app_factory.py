@@ -9,7 +9,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot import errors, middleware
+from bot import dedupe, errors, middleware
 from bot.delivery import ChartUploader
 from bot.deps import BotDeps
 from bot.listeners import (
@@ -58,6 +58,7 @@ def create_app(
     )
     errors.register(app)
     middleware.register(app, deps)
+    dedupe.register(app, deps)
     mystats.register(app, deps, ChartUploader())
     leaderboard.register(app, deps)
     coach.register(app, deps)

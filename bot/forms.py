@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.blocks.modals import SHARE_OPTION, prompt_block_id
 from bot.ids import BlockId, InputId
@@ -24,14 +25,47 @@ def _selected(values: dict[str, Any], block: str, element: str) -> str | None:
     return option.get("value")
 
 
-def read_goal(values: dict[str, Any]) -> GoalRequest | dict[str, str]:
-    """Return the goal the modal describes, or {block_id: what to fix}."""
+TEAM_MAX = 255  # the modal's max_length for a team name
+
+
+E = TypeVar("E", Scope, Period)
+
+
+def _choice(kind: type[E], value: str | None, default: E) -> E | None:
+    """Return the option ``value`` names (``default`` when none), or None when unknown."""
+    try:
+        return kind(value) if value else default
+    except ValueError:
+        return None
+
+
+def read_goal(
+    values: dict[str, Any], kpis: Sequence[str] | None = None
+) -> GoalRequest | dict[str, str]:
+    """Return the goal the modal describes, or {block_id: what to fix}.
+
+    Options a real modal cannot send (an unknown scope, period or KPI, an overlong team) are
+    field errors too: a request is only trusted as far as its values check out.
+    """
     errors: dict[str, str] = {}
-    scope = Scope(_selected(values, BlockId.GOAL_SCOPE, InputId.GOAL_SCOPE) or Scope.REP.value)
+    chosen_scope = _selected(values, BlockId.GOAL_SCOPE, InputId.GOAL_SCOPE)
+    scope = _choice(Scope, chosen_scope, Scope.REP)
     rep = _value(values, BlockId.GOAL_REP, InputId.GOAL_REP).get("selected_user")
     team = (_value(values, BlockId.GOAL_TEAM, InputId.GOAL_TEAM).get("value") or "").strip()
     kpi = _selected(values, BlockId.GOAL_KPI, InputId.GOAL_KPI)
-    period = Period(_selected(values, BlockId.GOAL_PERIOD, InputId.GOAL_PERIOD) or "week")
+    period = _choice(
+        Period, _selected(values, BlockId.GOAL_PERIOD, InputId.GOAL_PERIOD), Period.WEEK
+    )
+    if scope is None:
+        errors[BlockId.GOAL_SCOPE] = "Pick who the goal is for: a rep, a team or everyone."
+        scope = Scope.REP
+    if period is None:
+        errors[BlockId.GOAL_PERIOD] = "Pick a period: day, week, month or quarter."
+        period = Period.WEEK
+    if kpi and kpis is not None and kpi not in kpis:
+        errors[BlockId.GOAL_KPI] = "Pick a KPI from the list."
+    if scope is Scope.TEAM and len(team) > TEAM_MAX:
+        errors[BlockId.GOAL_TEAM] = f"Use at most {TEAM_MAX} characters for the team's name."
     target = parse_target(_value(values, BlockId.GOAL_TARGET, InputId.GOAL_TARGET).get("value"))
     start = parse_date(_value(values, BlockId.GOAL_FROM, InputId.GOAL_FROM).get("selected_date"))
     if scope is Scope.REP and not rep:
