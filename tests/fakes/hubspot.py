@@ -164,6 +164,8 @@ class Fault:
     policy: str = "TEN_SECONDLY_ROLLING"
     stall_s: float = 0.0
     """With status 200: answer normally, but only after this many seconds."""
+    skip: int = 0
+    """Let this many matching requests through first."""
 
 
 MALFORMED_BODY = b'{"results": [{"id": "1", "properties": {"hs_lastmod'
@@ -517,14 +519,16 @@ class FakeHubSpot:
         retry_after: str | None = None,
         policy: str = "TEN_SECONDLY_ROLLING",
         stall_s: float = 0.0,
+        after: int = 0,
     ) -> None:
         """Answer the next ``count`` requests of ``kind`` with ``status``.
 
         Status 200 means a fault that still answers 200: after ``stall_s`` seconds when given
-        (a stall past the client's timeout), else with a truncated JSON body.
+        (a stall past the client's timeout), else with a truncated JSON body. ``after``
+        matching requests are answered normally first.
         """
         with self._lock:
-            self.faults.append(Fault(status, count, kind, retry_after, policy, stall_s))
+            self.faults.append(Fault(status, count, kind, retry_after, policy, stall_s, after))
 
     def break_after(self, kind: str, successes: int) -> None:
         """Fail every request of ``kind`` with 500 once ``successes`` of them have succeeded."""
@@ -552,6 +556,9 @@ class FakeHubSpot:
                 return Fault(500, 1, kind)
             for fault in self.faults:
                 if fault.kind in (None, kind) and fault.count > 0:
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        continue
                     fault.count -= 1
                     if fault.count == 0:
                         self.faults.remove(fault)

@@ -188,13 +188,20 @@ def hubspot_client(
     )
 
 
-def hubspot_harness(fake: FakeHubSpot, seed: SeedSummary, **overrides: Any) -> Harness:
+def hubspot_harness(
+    fake: FakeHubSpot,
+    seed: SeedSummary,
+    *,
+    timeout: tuple[float, float] = (10.0, 60.0),
+    **overrides: Any,
+) -> Harness:
     """HubSpot over HTTP with hubspot-api-client."""
     now = seed.end + timedelta(hours=1)
     options = hubspot_options(seed, **overrides)
 
     def make() -> CrmSource:
-        return HubSpotSource(hubspot_client(fake, options), options, now=lambda: now)
+        client = hubspot_client(fake, options, timeout=timeout)
+        return HubSpotSource(client, options, now=lambda: now)
 
     return Harness("hubspot", make, "UTC", lambda: now)
 

@@ -55,6 +55,9 @@ class Connector:
     now: datetime
     cli: Callable[[Path, str], CliTarget]
     """Build the environment of `pacesetter sync` (a tmp dir, DATABASE_URL) for this fake."""
+    fake: Any
+    with_options: Callable[..., Harness]
+    """The same connector with some options changed (HubSpot also takes ``timeout``)."""
 
 
 @contextmanager
@@ -73,6 +76,8 @@ def salesforce_connector(*, reps: int, days: int, max_batch: int) -> Iterator[Co
             snapshots=sf.snapshots,
             now=clock.now,
             cli=lambda tmp, url: salesforce_cli(fake, tmp, url),
+            fake=fake,
+            with_options=lambda **options: salesforce_harness(fake, clock, **options),
         )
     finally:
         fake.stop()
@@ -105,6 +110,10 @@ def hubspot_connector(*, calls: int, page: int) -> Iterator[Connector]:
             snapshots=hs.snapshot_totals,
             now=harness.now(),
             cli=lambda tmp, url: hubspot_cli(fake, seed, tmp, url),
+            fake=fake,
+            with_options=lambda **options: hubspot_harness(
+                fake, seed, **{"search_page_size": page, **options}
+            ),
         )
 
 
