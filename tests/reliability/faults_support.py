@@ -385,8 +385,10 @@ def inconsistent_days(engine: Engine, org_timezone: str, now: datetime) -> list[
         if (key[0], key[1]) in dirty:
             continue
         if before.get(key, 0) != after.get(key, 0):
-            problems.append(f"rep {key[0]} {key[1]} {key[2]}: stored {before.get(key)} "
-                            f"!= recomputed {after.get(key)}")
+            problems.append(
+                f"rep {key[0]} {key[1]} {key[2]}: stored {before.get(key)} "
+                f"!= recomputed {after.get(key)}"
+            )
     return problems
 
 
@@ -427,4 +429,3 @@ def salesforce_live_ids(fake: FakeSalesforce) -> dict[str, set[str]]:
 def live(stored: dict[str, bool]) -> set[str]:
     """Return the ids stored and not deleted."""
     return {k for k, deleted in stored.items() if not deleted}
-

@@ -48,9 +48,9 @@ def test_random_kills_then_resume_lose_and_duplicate_nothing(
     engine: Engine, connector_name: str, record_property: pytest.RecordProperty
 ) -> None:
     if connector_name == "salesforce":
-        kills, setup = 30, salesforce_connector(reps=3, days=3, max_batch=20)
+        kills, setup = 35, salesforce_connector(reps=3, days=3, max_batch=20)
     else:
-        kills, setup = 20, hubspot_connector(calls=160, page=40)
+        kills, setup = 15, hubspot_connector(calls=120, page=40)
     with setup as connector:
         connector_ok: Connector = connector
         result = kill_campaign(engine, connector_ok, kills=kills, seed=11)
