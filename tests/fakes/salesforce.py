@@ -658,7 +658,9 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(self.org.stall_s)  # the client times out; the answer goes nowhere
             fault = None
         if fault == "malformed":
-            self._send(200, b'{"totalSize": 3, "done": true, "records": [{"attr', "application/json")
+            self._send(
+                200, b'{"totalSize": 3, "done": true, "records": [{"attr', "application/json"
+            )
             return
         if fault is not None:
             status, code, message = ERRORS[fault]

@@ -39,7 +39,7 @@ from tests.integration.test_hubspot_sync import LINKEDIN_CALL_TYPES
 UnitOfWork = Callable[[], AbstractContextManager[SyncStore]]
 
 
-class Killed(BaseException):  # noqa: N818 -- it models a kill signal, not an error
+class Killed(BaseException):
     """The process "died" here: nothing after this point runs, nothing is recorded."""
 
 

@@ -311,7 +311,7 @@ def kill_mid_run(target: CliTarget, after_calls: int) -> bool:
             proc.communicate()
             return True
         time.sleep(0.001)
-    out, err = proc.communicate()
+    _, err = proc.communicate()
     assert proc.returncode == 0, err.decode()
     return False
 

@@ -25,7 +25,6 @@ from tests.fakes.salesforce import FakeSalesforce
 from tests.reliability.faults_support import (
     Harness,
     duplicates,
-    hubspot_client,
     inconsistent_days,
 )
 from tests.reliability.sync_kill_support import (
