@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import Engine, event
 
 import storage.db
-from storage.db import DatabaseUnavailable, make_engine
+from storage.db import DatabaseUnavailable, make_engine, session_scope
 from tests.conftest import PG_ADMIN_URL, truncate_all
 from tests.reliability.faults_support import duplicates, inconsistent_days
 from tests.reliability.sync_kill_support import Connector, salesforce_connector, verify_complete
@@ -72,6 +72,9 @@ class BackendTerminator:
 
     def arm(self, statements: int) -> None:
         self.countdown = statements
+
+    def disarm(self) -> None:
+        self.countdown = None
 
     def close(self) -> None:
         event.remove(self.engine, "before_cursor_execute", self._before)
@@ -335,3 +338,66 @@ def test_snapshot_job_with_its_backend_terminated_records_a_clear_error_and_reru
     print(line)
     record_property("figures", line)
     assert terminator.terminated == 4
+
+
+# the outbox dispatcher ----------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_dispatcher_with_its_backend_terminated_posts_each_message_exactly_once(
+    postgres_url: str, record_property: pytest.RecordProperty
+) -> None:
+    from collections import Counter
+
+    from integrations.slack_poster import WebClientPoster, make_client
+    from jobs.dispatcher import Dispatcher, DispatchPolicy
+    from storage.outbox import SqlOutboxStore
+    from tests.fakes.clock import FakeClock
+    from tests.fakes.slack_outbox import FakeSlackOutbox, running
+    from tests.integration.test_dispatcher import START, enqueue, outbox_unit
+
+    engine = make_engine(postgres_url)
+    truncate_all(engine)
+    count = 120
+    keys = enqueue(engine, count)
+    clock = FakeClock(START)
+    fake = FakeSlackOutbox(rate_limit_rate=0.05, drop_rate=0.0, seed=3, clock=clock.timestamp)
+    terminator = BackendTerminator(engine)
+    rng = random.Random(17)
+    messages: list[str] = []
+    try:
+        with running(fake):
+            poster = WebClientPoster(make_client("xoxb-test", fake.url))
+            dispatcher = Dispatcher(
+                outbox_unit(engine),
+                poster,
+                now=clock.now,
+                sleep=clock.sleep,
+                policy=DispatchPolicy(per_second=50, burst=50),
+            )
+            while True:
+                terminator.arm(rng.randint(1, 60))
+                try:
+                    dispatcher.drain(max_wait_s=3600)
+                except DatabaseUnavailable as exc:
+                    messages.append(str(exc))
+                    continue
+                with session_scope(engine) as session:
+                    if SqlOutboxStore(session).counts() == {"sent": count}:
+                        break
+        terminator.disarm()
+    finally:
+        terminator.close()
+        engine.dispose()
+    posted = Counter(fake.sent_keys())
+    assert [k for k, n in posted.items() if n > 1] == [], "a message was posted twice"
+    assert set(posted) == set(keys), "a message was lost"
+    assert all("Lost the connection to the database" in m for m in messages), messages
+    errors = len(messages)
+    line = (
+        f"dispatcher on postgresql: {terminator.terminated} backends terminated mid-drain, "
+        f"{errors} clear errors; {len(posted)} of {count} messages posted, 0 twice, 0 lost"
+    )
+    print(line)
+    record_property("figures", line)
+    assert terminator.terminated >= 3
