@@ -149,6 +149,16 @@ class CampaignResult:
         )
 
 
+def assert_same_state(got: dict[str, Any], clean: dict[str, Any], where: str) -> None:
+    """Fail naming the rows that differ from an uninterrupted run's."""
+    for table in clean:
+        missing = [r for r in clean[table] if r not in got[table]]
+        extra = [r for r in got[table] if r not in clean[table]]
+        assert not missing and not extra, (
+            f"{where} ended elsewhere in {table}: missing {missing[:5]}, extra {extra[:5]}"
+        )
+
+
 def verify_complete(engine: Engine, connector: Connector) -> int:
     """Check a finished sync against the fake org's own count; return the records stored."""
     stored = stored_ids(engine)
@@ -209,7 +219,7 @@ def kill_campaign(
                     continue
                 switch.disarm()  # the resumed run finished before the chosen tick
                 break
-            assert connector.state(engine) == clean, f"chain {result.chains} ended elsewhere"
+            assert_same_state(connector.state(engine), clean, f"chain {result.chains}")
         verify_complete(engine, connector)
     finally:
         switch.disarm()
