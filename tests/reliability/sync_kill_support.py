@@ -151,11 +151,13 @@ class CampaignResult:
 
 def assert_same_state(got: dict[str, Any], clean: dict[str, Any], where: str) -> None:
     """Fail naming the rows that differ from an uninterrupted run's."""
-    for table in clean:
-        missing = [r for r in clean[table] if r not in got[table]]
-        extra = [r for r in got[table] if r not in clean[table]]
-        assert not missing and not extra, (
-            f"{where} ended elsewhere in {table}: missing {missing[:5]}, extra {extra[:5]}"
+    for table, rows in clean.items():
+        if got[table] == rows:
+            continue
+        missing = sorted(set(rows) - set(got[table]), key=repr)[:5]
+        extra = sorted(set(got[table]) - set(rows), key=repr)[:5]
+        raise AssertionError(
+            f"{where} ended elsewhere in {table}: missing {missing}, extra {extra}"
         )
 
 

@@ -14,11 +14,17 @@ must equal the fake org's own count (ids and KPI totals computed without the pro
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
+from domain.kpis import default_kpis
+from domain.ports import CrmSource, SourceCheck, SyncPage
+from domain.records import CrmObject
+from jobs.sync import rollup, run_sync
+from tests.reliability.faults_support import Killed, uow_for
 from tests.reliability.sync_kill_support import (
     CampaignResult,
     Connector,
@@ -26,6 +32,7 @@ from tests.reliability.sync_kill_support import (
     kill_campaign,
     salesforce_connector,
     sigkill_campaign,
+    verify_complete,
 )
 
 
@@ -97,3 +104,43 @@ def test_sigkill_of_pacesetter_sync_mid_run_then_resume(
     assert result.cursor_gaps == []
     assert result.half_written_days == []
     assert result.duplicate_rows == 0
+
+
+class _StopAtStageHistory:
+    """A source that dies when it reaches stage history: opportunities stored, moves not yet."""
+
+    def __init__(self, inner: CrmSource) -> None:
+        self.inner = inner
+        self.name = inner.name
+
+    def objects(self) -> Sequence[CrmObject]:
+        return self.inner.objects()
+
+    def check(self) -> SourceCheck:
+        return self.inner.check()
+
+    def pages(
+        self, obj: CrmObject, cursor: str | None, *, full: bool = False
+    ) -> Iterator[SyncPage]:
+        if obj is CrmObject.STAGE_CHANGES:
+            raise Killed("between opportunities and their stage history")
+        yield from self.inner.pages(obj, cursor, full=full)
+
+
+def test_a_kill_between_opportunities_and_their_stage_history_leaves_no_stale_win(
+    engine: Engine,
+) -> None:
+    # The resumed run first rolls up what the killed one stored: wins counted on their close
+    # date, their Closed Won moves not stored yet. The moves must move those wins, not add.
+    with salesforce_connector(reps=12, days=10, max_batch=200) as connector:
+        harness = connector.harness
+        with pytest.raises(Killed):
+            run_sync(
+                _StopAtStageHistory(harness.make_source()),
+                uow_for(engine, harness.org_timezone),
+                default_kpis(),
+                now=harness.now,
+            )
+        rollup(uow_for(engine, harness.org_timezone), default_kpis(), now=harness.now)
+        harness.run(engine)
+        verify_complete(engine, connector)
