@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 
@@ -280,7 +281,8 @@ class Stats:
 
     api_calls: int
     busy_s: float
-    queries: list[str]
+    queries: list[tuple[bool, str]]
+    """(include deleted, SOQL) of each query run, in order: what a floor replays."""
 
 
 class FakeOrgProcess:
@@ -365,15 +367,27 @@ def _serve(conn: Connection, activities: int, reps: int, page: int | None, now: 
                     {
                         "api_calls": fake.api_calls,
                         "busy_s": fake.busy_s,
-                        "queries": list(fake.queries),
+                        "queries": _first_pages(fake.log),
                     }
                 )
             elif command == "reset":
                 fake.api_calls = 0
                 fake.busy_s = 0.0
                 fake.queries.clear()
+                fake.log.clear()
                 conn.send("ok")
             else:
                 break
     finally:
         fake.stop()
+
+
+def _first_pages(log: list[tuple[str, str, int]]) -> list[tuple[bool, str]]:
+    """Return (queryAll?, SOQL) of each query the log shows, in the order they ran."""
+    found = []
+    for _, path, status in log:
+        parts = urlsplit(path)
+        soql = parse_qs(parts.query).get("q")
+        if soql and status == 200:
+            found.append(("/queryAll" in parts.path, soql[0]))
+    return found
