@@ -302,11 +302,14 @@ class SqlSyncStore:
         ids = [a.crm_id for a in acts] + list(deleted)
         before = self._existing(Activity, source, ids, ("rep_id", "day"))
         reps = self._reps_by_crm_id(source, {a.owner_crm_id for a in acts if a.owner_crm_id})
+        zones = {crm_id: self._tz(ref) for crm_id, ref in reps.items()}
+        no_owner_zone = self._tz(None)
         rows = []
         for a in acts:
             ref = reps.get(a.owner_crm_id or "")
             if a.occurred_at is not None:
-                day: date | None = local_day(a.occurred_at, self._tz(ref))
+                tz = zones.get(a.owner_crm_id or "", no_owner_zone)
+                day: date | None = local_day(a.occurred_at, tz)
             else:
                 day = a.activity_date
             rows.append(
