@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 from domain.records import ActivityKind, Direction, MeetingOutcome
 
@@ -225,10 +226,18 @@ def rollup(
     """
     totals: dict[RepDayKpi, float] = defaultdict(float)
     activity_kpis = [d for d in definitions if d.source is KpiSource.ACTIVITIES]
+    # Rules read only these fields, and few combinations recur across a batch's activities:
+    # decide each combination once (a roll-up of a full sync meets millions of facts).
+    decided: dict[tuple[Any, ...], tuple[str, ...]] = {}
     for fact in activities:
-        for definition in activity_kpis:
-            if definition.counts(fact):
-                totals[(fact.rep_id, fact.day, definition.name)] += 1
+        shape = (fact.kind, fact.duration_s, fact.direction, fact.outcome, fact.contact_title)
+        names = decided.get(shape)
+        if names is None:
+            names = tuple(d.name for d in activity_kpis if d.counts(fact))
+            if len(decided) < 100_000:
+                decided[shape] = names
+        for name in names:
+            totals[(fact.rep_id, fact.day, name)] += 1
     opps = list(opportunities)
     moves = list(stage_moves)
     by_source = {d.source: d.name for d in definitions}

@@ -7,12 +7,12 @@ records, deletions, the (rep, day) pairs they touch and the new cursor commit to
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, select, tuple_, update
+from sqlalchemy import Table, and_, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
@@ -38,8 +38,6 @@ from storage.models import (
     StageChange,
     SyncState,
 )
-
-CHUNK = 500
 
 
 def _table(model: Any) -> Table:
@@ -312,11 +310,14 @@ class SqlSyncStore:
         ids = [a.crm_id for a in acts] + list(deleted)
         before = self._existing(Activity, source, ids, ("rep_id", "day"))
         reps = self._reps_by_crm_id(source, {a.owner_crm_id for a in acts if a.owner_crm_id})
+        zones = {crm_id: self._tz(ref) for crm_id, ref in reps.items()}
+        no_owner_zone = self._tz(None)
         rows = []
         for a in acts:
             ref = reps.get(a.owner_crm_id or "")
             if a.occurred_at is not None:
-                day: date | None = local_day(a.occurred_at, self._tz(ref))
+                tz = zones.get(a.owner_crm_id or "", no_owner_zone)
+                day: date | None = local_day(a.occurred_at, tz)
             else:
                 day = a.activity_date
             rows.append(
@@ -477,8 +478,11 @@ class SqlSyncStore:
         ]
         if rows:
             self.session.execute(snap.insert(), rows)
-        for chunk in _chunks(pairs, CHUNK):
-            self.session.execute(delete(dd).where(tuple_(dd.c.rep_id, dd.c.day).in_(chunk)))
+        # Per rep and list of days, so each delete walks the (rep_id, day) primary key; a
+        # row-value IN over (rep_id, day) pairs made SQLite scan the whole table per chunk.
+        for rep_id, days in by_rep.items():
+            for chunk in _chunks(sorted(days)):
+                self.session.execute(delete(dd).where(dd.c.rep_id == rep_id, dd.c.day.in_(chunk)))
         return len(pairs)
 
     def _rollup_reps(
@@ -506,35 +510,31 @@ class SqlSyncStore:
             )
             for row in self.session.execute(select(stage))
         }
-        activity_facts: list[ActivityFact] = []
         opportunity_facts: list[OpportunityFact] = []
         moves: list[StageMoveFact] = []
-        for rep_id in rep_ids:
-            days = sorted(by_rep[rep_id])
-            for chunk in _chunks(days):
-                for row in self.session.execute(
-                    select(
-                        act.c.day,
-                        act.c.kind,
-                        act.c.duration_s,
-                        act.c.direction,
-                        act.c.outcome,
-                        act.c.contact_title,
-                    ).where(
-                        act.c.rep_id == rep_id, act.c.day.in_(chunk), act.c.is_deleted.is_(False)
-                    )
-                ):
-                    activity_facts.append(
-                        ActivityFact(
-                            rep_id=rep_id,
-                            day=row.day,
-                            kind=row.kind,
-                            duration_s=row.duration_s,
-                            direction=row.direction,
-                            outcome=row.outcome,
-                            contact_title=row.contact_title,
+
+        def activity_facts() -> Iterator[ActivityFact]:
+            """Stream the activities of the dirty days: a batch's facts are never all held."""
+            for rep_id in rep_ids:
+                for chunk in _chunks(sorted(by_rep[rep_id])):
+                    rows = self.session.execute(
+                        select(
+                            act.c.day,
+                            act.c.kind,
+                            act.c.duration_s,
+                            act.c.direction,
+                            act.c.outcome,
+                            act.c.contact_title,
+                        ).where(
+                            act.c.rep_id == rep_id,
+                            act.c.day.in_(chunk),
+                            act.c.is_deleted.is_(False),
                         )
                     )
+                    for day, kind, duration_s, direction, outcome, title in rows.tuples():
+                        yield ActivityFact(rep_id, day, kind, duration_s, direction, outcome, title)
+
+        for rep_id in rep_ids:
             tz = zone(zones.get(rep_id), self.org_timezone)
             pipelines: dict[str, tuple[int, str]] = {}
             for row in self.session.execute(
@@ -587,7 +587,7 @@ class SqlSyncStore:
                     )
         return rollup(
             definitions,
-            activities=activity_facts,
+            activities=activity_facts(),
             opportunities=opportunity_facts,
             stage_moves=moves,
             keep=by_rep,

@@ -20,14 +20,15 @@ import ssl
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, overload
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
@@ -178,7 +179,8 @@ class FakeSalesforce:
         self.tokens: set[str] = set()
         self.passwords: dict[str, str] = {}
         self.jwt_apps: dict[str, bytes] = {}
-        self._cursors: dict[str, list[dict[str, Any]]] = {}
+        self._cursors: dict[str, Sequence[dict[str, Any]]] = {}
+        self.busy_s = 0.0  # time spent answering REST calls (the bench reports it)
         self.deleted_log: dict[str, tuple[str, datetime]] = {}  # Id -> (sobject, deleted at)
         self.stall_s = 2.0  # how long a "stall" fault holds the answer back
         self._ids = itertools.count(1)
@@ -324,7 +326,7 @@ class FakeSalesforce:
     def update(self, record_id: str, stamp: datetime | None = None, **fields: Any) -> None:
         """Change fields of a record and bump its SystemModstamp."""
         with self._lock:
-            sobject, row = self.find(record_id)
+            sobject, row = self._writable(record_id)
             for name in fields:
                 if name not in self.schema[sobject]:
                     raise KeyError(f"{sobject} has no field {name}")
@@ -370,7 +372,7 @@ class FakeSalesforce:
 
     def _set_deleted(self, record_id: str, deleted: bool, stamp: datetime | None) -> None:
         with self._lock:
-            sobject, row = self.find(record_id)
+            sobject, row = self._writable(record_id)
             row["IsDeleted"] = deleted
             self._touch(row, stamp)
             if deleted:
@@ -386,6 +388,12 @@ class FakeSalesforce:
         if "SystemModstamp" in row:
             row["SystemModstamp"] = stamp or self.clock()
             row["LastModifiedDate"] = row["SystemModstamp"]
+
+    def _writable(self, record_id: str) -> tuple[str, dict[str, Any]]:
+        sobject, row = self.find(record_id)
+        if isinstance(self.tables[sobject], GeneratedTable):
+            raise TypeError(f"{sobject} rows are generated (read-only); {record_id} can't change")
+        return sobject, row
 
     def find(self, record_id: str) -> tuple[str, dict[str, Any]]:
         """Return (sobject, row) of a record by Id."""
@@ -412,8 +420,12 @@ class FakeSalesforce:
 
     # SOQL ----------------------------------------------------------------------------------
 
-    def run_query(self, soql: str, *, include_deleted: bool) -> list[dict[str, Any]]:
-        """Evaluate ``soql`` and return the serialized result rows (a snapshot)."""
+    def run_query(self, soql: str, *, include_deleted: bool) -> Sequence[dict[str, Any]]:
+        """Evaluate ``soql`` and return the serialized result rows (a snapshot).
+
+        A generated object queried in its natural order gets a lazy result instead: its rows
+        are made and serialized page by page as the client reads them.
+        """
         query = parse(soql)
         with self._lock:
             sobject = self._sobject(query.sobject)
@@ -422,6 +434,9 @@ class FakeSalesforce:
             for item in query.order:
                 self._field_type(sobject, item.field)
             check_types(query.where, lambda f: self._field_type(sobject, f))
+            table = self.tables[sobject]
+            if isinstance(table, GeneratedTable) and table.serves_in_order(query.order):
+                return self._lazy_result(sobject, table, query, include_deleted=include_deleted)
             rows = [
                 r
                 for r in self.tables[sobject].values()
@@ -432,6 +447,90 @@ class FakeSalesforce:
             end = None if query.limit is None else query.offset + query.limit
             rows = rows[query.offset : end]
             return [self._serialize(sobject, r, query) for r in rows]
+
+    def add_generated(
+        self, sobject: str, count: int, make_row: Callable[[int], dict[str, Any]]
+    ) -> GeneratedTable:
+        """Make ``sobject`` a read-only object of ``count`` rows, row i made by ``make_row(i)``.
+
+        Nothing is stored: a row exists only while it is queried. ``make_row`` must be
+        deterministic, and SystemModstamp must not decrease with i (Ids grow with i), so the
+        sync's ``ORDER BY SystemModstamp, Id`` is the index order and pages stream.
+        """
+        fields = self.schema[sobject]
+        probe = make_row(0) if count else {}
+        unknown = [name for name in probe if name not in fields]
+        if unknown:
+            raise KeyError(f"{sobject} has no field(s) {', '.join(unknown)}")
+        table = GeneratedTable(PREFIXES[sobject], count, make_row, tuple(fields))
+        with self._lock:
+            self.tables[sobject] = table  # type: ignore[assignment]
+        return table
+
+    def _lazy_result(
+        self, sobject: str, table: GeneratedTable, query: Query, *, include_deleted: bool
+    ) -> LazyResult:
+        serialize = self._serializer(sobject, query)
+
+        def rows() -> Iterator[dict[str, Any]]:
+            for i in range(table.count):
+                row = table.row(i)
+                if not include_deleted and (row.get("IsDeleted") or row.get("IsArchived")):
+                    continue
+                if query.where is not None and not matches(
+                    query.where, lambda f, r=row: self._get(r, f)
+                ):
+                    continue
+                yield row
+
+        def serialized() -> Iterator[dict[str, Any]]:
+            end = None if query.limit is None else query.offset + query.limit
+            return map(serialize, itertools.islice(rows(), query.offset, end))
+
+        plain = include_deleted and query.where is None
+        total = None
+        if plain:
+            total = max(0, table.count - query.offset)
+            total = total if query.limit is None else min(total, query.limit)
+        return LazyResult(serialized, total)
+
+    def _serializer(self, sobject: str, query: Query) -> Callable[[Mapping[str, Any]], dict]:
+        """Return a function serializing a row like ``_serialize``, with field names resolved
+        once per query instead of once per row."""
+        plain: list[str] = []
+        related: list[tuple[str, str, str]] = []  # (relationship, its Id field, parent field)
+        for name in query.fields:
+            if "." in name:
+                rel, fld = name.split(".", 1)
+                id_field = self._relationship_field(sobject, rel) or f"{rel}Id"
+                related.append((rel, id_field, fld))
+            else:
+                plain.append(self._canonical(sobject, name))
+        parents: dict[str, tuple[str, dict[str, Any]] | None] = {}
+
+        def parent(parent_id: str) -> tuple[str, dict[str, Any]] | None:
+            if parent_id not in parents:
+                try:
+                    parents[parent_id] = self.find(parent_id)
+                except KeyError:
+                    parents[parent_id] = None
+            return parents[parent_id]
+
+        def serialize(row: Mapping[str, Any]) -> dict[str, Any]:
+            out: dict[str, Any] = {"attributes": _attributes(sobject, row["Id"])}
+            for rel, id_field, fld in related:
+                found = parent(row[id_field]) if row.get(id_field) else None
+                if found is None:
+                    out[rel] = None
+                    continue
+                nested = out.get(rel) or {"attributes": _attributes(found[0], found[1]["Id"])}
+                nested[self._canonical(found[0], fld)] = _json_value(self._get(found[1], fld))
+                out[rel] = nested
+            for name in plain:
+                out[name] = _json_value(row.get(name))
+            return out
+
+        return serialize
 
     def _sobject(self, name: str) -> str:
         for sobject in self.schema:
@@ -522,7 +621,7 @@ class FakeSalesforce:
     # paging --------------------------------------------------------------------------------
 
     def page(
-        self, rows: list[dict[str, Any]], batch: int, offset: int, locator: str
+        self, rows: Sequence[dict[str, Any]], batch: int, offset: int, locator: str
     ) -> dict[str, Any]:
         """Return one page of a snapshotted result, with nextRecordsUrl while more remain."""
         chunk = rows[offset : offset + batch]
@@ -546,14 +645,14 @@ class FakeSalesforce:
                 size = min(2000, max(200, int(match.group(1))))
         return min(size, self.max_batch) if self.max_batch else size
 
-    def store_cursor(self, rows: list[dict[str, Any]]) -> str:
+    def store_cursor(self, rows: Sequence[dict[str, Any]]) -> str:
         """Keep a result snapshot under a new query locator."""
         locator = f"01g{secrets.token_hex(6).upper()}"
         with self._lock:
             self._cursors[locator] = rows
         return locator
 
-    def cursor_rows(self, locator: str) -> list[dict[str, Any]] | None:
+    def cursor_rows(self, locator: str) -> Sequence[dict[str, Any]] | None:
         """Return the snapshot of a query locator."""
         with self._lock:
             return self._cursors.get(locator)
@@ -606,6 +705,123 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+class GeneratedTable(Mapping[str, Mapping[str, Any]]):
+    """A read-only object whose row i is made on demand by a deterministic function of i.
+
+    It stands in for ``FakeSalesforce.tables[sobject]`` (Id -> row) so an org of a million
+    activities costs no memory: Ids are ``<prefix><i:012d>GEN`` and grow with i.
+    """
+
+    def __init__(
+        self,
+        prefix: str,
+        count: int,
+        make_row: Callable[[int], dict[str, Any]],
+        fields: tuple[str, ...],
+        *,
+        order: tuple[str, ...] = ("SystemModstamp", "Id"),
+    ) -> None:
+        self.prefix = prefix
+        self.count = count
+        self.make_row = make_row
+        self.fields = fields
+        self.order = order
+
+    def id_of(self, index: int) -> str:
+        """Return the Id of row ``index``."""
+        return f"{self.prefix}{index:012d}GEN"
+
+    def index_of(self, record_id: str) -> int | None:
+        """Return the index of ``record_id``, or None when it is not one of these rows."""
+        digits = record_id[len(self.prefix) : -3]
+        if (
+            len(record_id) != 18
+            or not record_id.startswith(self.prefix)
+            or not record_id.endswith("GEN")
+            or not digits.isdigit()
+        ):
+            return None
+        index = int(digits)
+        return index if index < self.count else None
+
+    def row(self, index: int) -> Mapping[str, Any]:
+        """Return row ``index`` with every field of the object (read-only)."""
+        row: dict[str, Any] = dict.fromkeys(self.fields)
+        row.update(self.make_row(index))
+        row["Id"] = self.id_of(index)
+        return MappingProxyType(row)
+
+    def serves_in_order(self, order: Sequence[Any]) -> bool:
+        """Say whether an ORDER BY is this table's index order (ascending on ``order``)."""
+        return [(o.field.lower(), o.descending) for o in order] == [
+            (name.lower(), False) for name in self.order
+        ]
+
+    def __getitem__(self, record_id: str) -> Mapping[str, Any]:
+        index = self.index_of(record_id)
+        if index is None:
+            raise KeyError(record_id)
+        return self.row(index)
+
+    def __contains__(self, record_id: object) -> bool:
+        return isinstance(record_id, str) and self.index_of(record_id) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return map(self.id_of, range(self.count))
+
+    def __len__(self) -> int:
+        return self.count
+
+
+class LazyResult(Sequence[dict[str, Any]]):
+    """A query result made page by page as the client reads it (in order, as clients do).
+
+    Reading the page after the last one continues the same generator; reading the last page
+    again (a retry) returns it from a one-page cache; any other offset starts over.
+    """
+
+    def __init__(self, make: Callable[[], Iterator[dict[str, Any]]], total: int | None) -> None:
+        self._make = make
+        self._total = total
+        self._lock = threading.Lock()
+        self._iter: Iterator[dict[str, Any]] | None = None
+        self._pos = 0
+        self._last: tuple[int, list[dict[str, Any]]] | None = None
+
+    def __len__(self) -> int:
+        with self._lock:
+            if self._total is None:
+                self._total = sum(1 for _ in self._make())
+            return self._total
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, int):
+            found = self[index : index + 1]
+            if not found:
+                raise IndexError(index)
+            return found[0]
+        start, stop, step = index.indices(len(self))
+        if step != 1:
+            raise ValueError("a lazy result is read in pages")
+        size = max(0, stop - start)
+        with self._lock:
+            if self._last is not None and self._last[0] == start:
+                return self._last[1][:size]
+            if self._iter is None or start < self._pos:
+                self._iter = self._make()
+                self._pos = 0
+            chunk = list(itertools.islice(self._iter, start - self._pos, start - self._pos + size))
+            self._pos = start + len(chunk)
+            self._last = (start, chunk)
+            return chunk
+
+
 class RouteToFake(HTTPAdapter):
     """A transport adapter that sends login.salesforce.com requests to the fake instead."""
 
@@ -641,6 +857,13 @@ class _Handler(BaseHTTPRequestHandler):
         return format_datetime(self.org.clock().astimezone(UTC), usegmt=True)
 
     def do_GET(self) -> None:
+        started = time.perf_counter()
+        try:
+            self._get()
+        finally:
+            self.org.busy_s += time.perf_counter() - started
+
+    def _get(self) -> None:
         parts = urlsplit(self.path)
         if not parts.path.startswith("/services/data/"):
             self._json(
