@@ -531,7 +531,7 @@ class SqlSyncStore:
                             act.c.is_deleted.is_(False),
                         )
                     )
-                    for day, kind, duration_s, direction, outcome, title in rows.tuples():
+                    for day, kind, duration_s, direction, outcome, title in rows:
                         yield ActivityFact(rep_id, day, kind, duration_s, direction, outcome, title)
 
         for rep_id in rep_ids:
