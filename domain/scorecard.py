@@ -80,6 +80,9 @@ class Scorecard:
     rank_by: RankBy = RankBy.PERCENT
     count_ranked: frozenset[str] = frozenset()
     data_as_of: datetime | None = None
+    # The rep's KPI -> day -> value over ``range`` (days without data absent), read with the
+    # streaks' window so a trend chart of the card needs no read of its own.
+    daily: dict[str, dict[date, float]] = field(default_factory=dict, compare=False, repr=False)
 
     def to_json(self) -> dict[str, object]:
         """Return DESIGN.md's `pacesetter stats --json` shape (extra keys only added)."""
@@ -156,6 +159,22 @@ SCORE_PERIODS = {
 
 RankKey = tuple[object, DateRange, date, RankBy, bool]
 T = TypeVar("T")
+
+
+def streak_window(progress: Progress) -> DateRange:
+    """Return the days a streak is counted over, up to ``progress``'s day."""
+    return DateRange(progress.day - timedelta(days=STREAK_LOOKBACK_DAYS), progress.day)
+
+
+def slice_series(
+    series: Mapping[str, Mapping[date, float]], rng: DateRange
+) -> dict[str, dict[date, float]]:
+    """Return the part of a KPI -> day -> value series within ``rng`` (empty KPIs dropped)."""
+    sliced = {
+        kpi: {d: v for d, v in values.items() if rng.start <= d <= rng.end}
+        for kpi, values in series.items()
+    }
+    return {kpi: values for kpi, values in sliced.items() if values}
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,14 +429,19 @@ class Scorecards:
         """
         progress = self.progress(rep, when)
         needed = {period, *SCORE_PERIODS[KpiKind.LEADING], *SCORE_PERIODS[KpiKind.LAGGING]}
-        totals = {
-            p: self.store.totals(period_to_date(p, progress.day), rep_ids=[rep.id]).get(rep.id, {})
-            for p in needed
-        }
+        # The period sums and the previous period's, read together (one conditional sum).
+        ranges = {p: period_to_date(p, progress.day) for p in needed}
+        before = self._previous_range(period, progress.day)
+        sums = self.store.range_totals([*ranges.values(), before], [rep.id])
+        totals = {p: sums[r].get(rep.id, {}) for p, r in ranges.items()}
         rng, time, paces = self.paces(rep, period, progress, totals[period])
         activity, results = self.scores(rep, progress, totals)
-        previous = self._previous(rep, period, progress.day)
-        streaks = self._streaks(rep, progress)
+        previous = sums[before].get(rep.id, {})
+        # The streaks' window and the period's, read together (the card keeps the period's).
+        window = streak_window(progress)
+        window = DateRange(min(window.start, rng.start), max(window.end, rng.end))
+        series = self.store.daily([rep.id], window).get(rep.id, {})
+        streaks = self._streaks(rep, progress, series)
         ranks: dict[str, int | None] = {}
         ranked, by_count = 0, frozenset[str]()
         if with_ranks:
@@ -435,21 +459,23 @@ class Scorecards:
         }
         return Scorecard(
             rep, period, rng, progress.day, time, lines, activity, results, ranks, ranked, by,
-            by_count, self.store.data_as_of(),
+            by_count, self.store.data_as_of(), slice_series(series, rng),
         )  # fmt: skip
 
-    def _previous(self, rep: RepProfile, period: Period, day: date) -> dict[str, float]:
-        """Return the previous period's totals over the same number of days into it."""
+    @staticmethod
+    def _previous_range(period: Period, day: date) -> DateRange:
+        """Return the previous period over the same number of days into it as ``day``."""
         current = period_range(period, day)
         before = period_range(period, current.start - timedelta(days=1))
         offset = (day - current.start).days
-        end = min(before.end, before.start + timedelta(days=offset))
-        return self.store.totals(DateRange(before.start, end), rep_ids=[rep.id]).get(rep.id, {})
+        return DateRange(before.start, min(before.end, before.start + timedelta(days=offset)))
 
-    def _streaks(self, rep: RepProfile, progress: Progress) -> dict[str, int]:
+    def _streaks(
+        self, rep: RepProfile, progress: Progress, series: dict[str, dict[date, float]]
+    ) -> dict[str, int]:
         """Return, per KPI with a daily goal, the working days in a row the goal was met."""
-        rng = DateRange(progress.day - timedelta(days=STREAK_LOOKBACK_DAYS), progress.day)
-        series = self.store.daily([rep.id], rng).get(rep.id, {})
+        rng = streak_window(progress)
+        series = slice_series(series, rng)
         days = self.rules.calendar.working_days(rng)
         subject = subject_of(rep)
         out: dict[str, int] = {}
