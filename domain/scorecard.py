@@ -21,9 +21,16 @@ from domain.consistency import streak
 from domain.goals import Goal, GoalSubject, Target, TargetResolver
 from domain.kpis import KpiCatalog, KpiKind
 from domain.leaderboard import RankBy, Ranked, Standing, rank
-from domain.pacing import DEFAULT_BAND, Pace, expected_to_date, pace
+from domain.pacing import DEFAULT_BAND, Pace, expected_to_date, pace, percent
 from domain.ports import MetricsStore, RepProfile
-from domain.scoring import DEFAULT_CAP, CompositeScore, blend, composite
+from domain.scoring import (
+    DEFAULT_CAP,
+    CompositeScore,
+    blend,
+    blended_value,
+    composite,
+    composite_value,
+)
 from domain.timeutil import DateRange, Period, period_range, period_to_date, zone
 
 ACTIVITY_SCORE = "activity_score"
@@ -388,17 +395,26 @@ class Scorecards:
         names = [n for n in weights if n in set(self.kpis.names())]
         sums = {p: self._period_totals(p, as_of, names) for p in periods}
         progress = Progress.end_of(as_of)
+        # The score needs each KPI's percent of expected-to-date. Reps with the same goals
+        # (the resolver's signature) share every expected figure: work those out once per
+        # group and period, then it is a division per rep and KPI (what ``paces`` and
+        # ``composite`` would compute, without building a Pace per rep, KPI and period).
+        expected_by: dict[tuple[object, Period], dict[str, float | None]] = {}
         standings = []
         for rep in reps:
-            parts = [
-                composite(
-                    self.paces(rep, p, progress, sums[p].get(rep.id, {}), names)[2],
-                    weights,
-                    cap=self.rules.cap,
-                )
-                for p in periods
-            ]
-            value = blend(parts).value
+            subject = subject_of(rep)
+            signature = self.resolver.signature(subject)
+            values: list[float | None] = []
+            for p in periods:
+                expected = expected_by.get((signature, p))
+                if expected is None:
+                    expected = expected_by[(signature, p)] = self._expected_all(
+                        subject, p, progress, names
+                    )
+                actuals = sums[p].get(rep.id, {})
+                percents = {n: percent(actuals.get(n, 0.0), expected[n]) for n in names}
+                values.append(composite_value(percents, weights, cap=self.rules.cap))
+            value = blended_value(values)
             # A score is already a percent of pace; rank it as the actual against a goal of 100.
             standings.append(
                 Standing(
@@ -411,6 +427,22 @@ class Scorecards:
                 )
             )
         return rank(standings, RankBy.PERCENT)
+
+    def _expected_all(
+        self, subject: GoalSubject, period: Period, progress: Progress, names: Sequence[str]
+    ) -> dict[str, float | None]:
+        """Return each KPI's expected-to-date for ``subject`` (None without a goal)."""
+        rng = period_range(period, progress.day)
+        key = (rng, progress)
+        time = self._elapsed.get(key)
+        if time is None:
+            time = self._elapsed[key] = elapsed(self.rules.calendar, rng, progress)
+        return {
+            name: self._expected_of(
+                self.resolver.target(name, subject, rng, period), rng, progress, time
+            )
+            for name in names
+        }
 
     def scorecard(
         self,
