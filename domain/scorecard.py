@@ -177,10 +177,8 @@ def slice_series(
     series: Mapping[str, Mapping[date, float]], rng: DateRange
 ) -> dict[str, dict[date, float]]:
     """Return the part of a KPI -> day -> value series within ``rng`` (empty KPIs dropped)."""
-    sliced = {
-        kpi: {d: v for d, v in values.items() if rng.start <= d <= rng.end}
-        for kpi, values in series.items()
-    }
+    days = rng.days()
+    sliced = {kpi: {d: values[d] for d in days if d in values} for kpi, values in series.items()}
     return {kpi: values for kpi, values in sliced.items() if values}
 
 
@@ -273,6 +271,7 @@ class Scorecards:
         # once per distinct (period, moment) and (target, period, moment), not once per rep.
         self._elapsed: dict[tuple[DateRange, Progress], Elapsed] = {}
         self._expected: dict[tuple[int, DateRange, Progress], float] = {}
+        self._days: dict[DateRange, list[date]] = {}
 
     def resolver_goals(self) -> list[Goal]:
         """Return the goals this service resolves against."""
@@ -506,9 +505,10 @@ class Scorecards:
         self, rep: RepProfile, progress: Progress, series: dict[str, dict[date, float]]
     ) -> dict[str, int]:
         """Return, per KPI with a daily goal, the working days in a row the goal was met."""
-        rng = streak_window(progress)
-        series = slice_series(series, rng)
-        days = self.rules.calendar.working_days(rng)
+        rng = streak_window(progress)  # ``series`` may be wider: only these days are looked up
+        days = self._days.get(rng)
+        if days is None:  # a run's reps share their windows
+            days = self._days[rng] = self.rules.calendar.working_days(rng)
         subject = subject_of(rep)
         out: dict[str, int] = {}
         for name in self.kpis.names():

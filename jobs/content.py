@@ -21,6 +21,8 @@ from jobs.messages import DigestContent, TeamKpi
 
 DIAGNOSIS_WINDOW_DAYS = 28
 DAILY_MARGIN = timedelta(days=8)
+# A scorecard reads its period with its streaks, so a week card of a Monday reads to Sunday.
+DAILY_AHEAD = timedelta(days=14)
 TeamFunnels = tuple[list[RepFunnel], dict[int, RepFunnel], dict[str, list[RepFunnel]]]
 SUGGESTIONS = {
     "prospecting": "Block your first hour for prospecting before anything else: volume is "
@@ -100,11 +102,12 @@ class ChunkMetrics:
         """Return rep -> kpi -> day -> value, from the chunk's cached query when it can."""
         if not self._covers(rep_ids, kpis):
             return self.inner.daily(rep_ids, rng, kpis=kpis)
-        # A nudge reads two streak windows a day or a week apart: read one a little wider
-        # than asked and slice both from it, rather than 92 days of the chunk twice.
+        # A nudge reads two streak windows a day or a week apart (each with its period, up to
+        # a week ahead): read one wider than asked and slice both from it, rather than 92
+        # days of the chunk twice.
         key = next(((s, e) for s, e in self._daily if s <= rng.start and rng.end <= e), None)
         if key is None:
-            key = (rng.start - DAILY_MARGIN, rng.end + DAILY_MARGIN)
+            key = (rng.start - DAILY_MARGIN, rng.end + DAILY_AHEAD)
             self._daily[key] = self.inner.daily(self.rep_ids, DateRange(*key))
         cached = self._daily[key]
         if key == (rng.start, rng.end):

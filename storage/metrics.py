@@ -255,11 +255,7 @@ class SqlMetricsStore:
             .where(col(SyncState.last_success).is_not(None))
             .scalar_subquery()
         )
-        row = (
-            self.session.connection()
-            .execute(select(col(MetricsVersion.version), as_of))
-            .first()
-        )
+        row = self.session.connection().execute(select(col(MetricsVersion.version), as_of)).first()
         if row is None:
             return None
         self._as_of = (row[1],)
