@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import and_, case, func, select, union_all
+from sqlalchemy import and_, bindparam, case, func, select, union_all
 from sqlmodel import Session, col
 
 from domain.funnel import OpportunityPath, StageInfo
@@ -44,6 +45,33 @@ PROFILE_COLUMNS = (
     col(Rep.role),
     col(Rep.active),
 )
+
+
+@lru_cache(maxsize=16)
+def _range_totals_query(ranges: int) -> Any:
+    """Return the conditional sums of ``ranges`` date ranges, built once (it runs per command).
+
+    Bound as ``first``/``last`` (the union), ``startN``/``endN`` and the rep ``ids``.
+    """
+    snap = DailySnapshot
+    day = col(snap.day)
+    sums = [
+        func.sum(
+            case(
+                (and_(day >= bindparam(f"start{n}"), day <= bindparam(f"end{n}")), col(snap.value))
+            )
+        )
+        for n in range(ranges)
+    ]
+    return (
+        select(col(snap.rep_id), col(snap.kpi), *sums)
+        .where(
+            day >= bindparam("first"),
+            day <= bindparam("last"),
+            col(snap.rep_id).in_(bindparam("ids", expanding=True)),
+        )
+        .group_by(col(snap.rep_id), col(snap.kpi))
+    )
 
 
 def _profile(row: Any) -> RepProfile:
@@ -105,18 +133,17 @@ class SqlMetricsStore:
         out: dict[DateRange, dict[int, dict[str, float]]] = {rng: {} for rng in wanted}
         if not wanted:
             return out
-        snap = DailySnapshot
-        day = col(snap.day)
-        sums = [
-            func.sum(case((and_(day >= rng.start, day <= rng.end), col(snap.value))))
-            for rng in wanted
-        ]
-        query = (
-            select(col(snap.rep_id), col(snap.kpi), *sums)
-            .where(day >= min(r.start for r in wanted), day <= max(r.end for r in wanted))
-            .group_by(col(snap.rep_id), col(snap.kpi))
-        )
-        for rows in self._by_reps(query, col(snap.rep_id), rep_ids):
+        query = _range_totals_query(len(wanted))
+        params: dict[str, object] = {
+            "first": min(r.start for r in wanted),
+            "last": max(r.end for r in wanted),
+        }
+        for n, rng in enumerate(wanted):
+            params[f"start{n}"], params[f"end{n}"] = rng.start, rng.end
+        ids = list(rep_ids)
+        conn = self.session.connection()
+        for i in range(0, len(ids), IN_CHUNK):
+            rows = conn.execute(query, {**params, "ids": ids[i : i + IN_CHUNK]}).all()
             for rep_id, kpi, *values in rows:
                 for rng, total in zip(wanted, values, strict=True):
                     if total is not None:
