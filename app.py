@@ -71,7 +71,14 @@ from domain.identity import MatchReport, match_reps, viewer_of
 from domain.kpis import KpiCatalog, KpiDefinition, UnknownKpi
 from domain.leaderboard import RankBy
 from domain.nudges import NudgeAction, PreferenceChange, preference_change
-from domain.ports import CrmSource, MetricsStore, PageStats, SourceError, SyncStore
+from domain.ports import (
+    CrmSource,
+    MetricsStore,
+    PageStats,
+    RepProfile,
+    SourceError,
+    SyncStore,
+)
 from domain.records import CrmObject
 from domain.scorecard import ACTIVITY_SCORE, RankCache, ScorecardRules, Scorecards
 from domain.timeutil import Period, local_day, period_to_date, zone
@@ -103,6 +110,7 @@ from storage.metrics import SqlMetricsStore
 from storage.notes import manager_chain, notes_about
 from storage.outbox import SqlOutboxStore
 from storage.queries import UnknownRep, active_sellers, kpi_totals, rep_by_email
+from storage.requests import SqlRequestLedger
 from storage.sync_store import SqlSyncStore
 
 log = logging.getLogger("pacesetter")
@@ -155,6 +163,24 @@ class ContestUnitImpl:
     contests: SqlContestStore
     outbox: SqlOutboxStore
     goals: SqlGoalStore
+
+
+@dataclass(frozen=True)
+class FollowUpUnitImpl:
+    """The `followups` job's stores on one session (``jobs.followups.FollowUpUnit``)."""
+
+    notes: SqlCoachingStore
+    outbox: SqlOutboxStore
+    cards: Scorecards
+    labels: dict[str, str]
+
+    def scorecard(self, rep: RepProfile, now: datetime) -> dict[str, object]:
+        """Return the rep's live week scorecard (what the note's frozen copy is compared with)."""
+        return self.cards.scorecard(rep, Period.WEEK, now, with_ranks=False).to_json()
+
+    def kpi_label(self, kpi: str) -> str:
+        """Return a KPI's display label."""
+        return self.labels.get(kpi, kpi.replace("_", " "))
 
 
 @dataclass
@@ -266,8 +292,26 @@ class Runtime:
             poster=lambda: self.slack_poster,
             sleep=sleep,
             contests=self.contest_unit,
+            follow_ups=self.follow_up_unit,
         )
         return Runner(deps, build_jobs(self.config))
+
+    @contextmanager
+    def follow_up_unit(self) -> Iterator[FollowUpUnitImpl]:
+        """Yield the `followups` job's stores on one session, committed on exit."""
+        with session_scope(self.engine) as session:
+            cards = Scorecards(
+                SqlMetricsStore(session),
+                SqlGoalStore(session).goals(),
+                KpiCatalog(self.definitions),
+                scorecard_rules(self.config),
+            )
+            yield FollowUpUnitImpl(
+                notes=SqlCoachingStore(session),
+                outbox=SqlOutboxStore(session),
+                cards=cards,
+                labels={d.name: d.label for d in self.definitions},
+            )
 
     def sources(self, only: str | None = None) -> list[CrmSource]:
         """Return the configured CRM sources (the sandbox when none is configured)."""
@@ -390,7 +434,13 @@ class Runtime:
             calendar=scorecard_rules(self.config).calendar,
             brief_rules=brief_rules(self.config),
             nudge_action=self._nudge_action,
+            claim_request=self.claim_slack_request,
         )
+
+    def claim_slack_request(self, key: str) -> bool:
+        """Claim a Slack request's key in the shared database (True the first time only)."""
+        with session_scope(self.engine) as session:
+            return SqlRequestLedger(session).claim(key, now=self.now())
 
     def _nudge_action(self, rep_id: int, action_id: str, nudge_date: date) -> str:
         change = apply_nudge_action(self, rep_id=rep_id, action_id=action_id, nudge_date=nudge_date)
@@ -700,6 +750,10 @@ def print_stats(report: dict[str, Any]) -> None:
 def notes_export(
     rep: Annotated[str, typer.Option(help="The rep's email address.")],
     fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+    as_manager: Annotated[
+        str | None,
+        typer.Option("--as", help="Export only what this manager, admin or rep may read."),
+    ] = None,
 ) -> None:
     """Export every coaching note about a rep, with its frozen scorecard, for reviews."""
     if fmt not in ("csv", "json"):
@@ -707,7 +761,16 @@ def notes_export(
     rt = runtime()
     with session_scope(rt.engine) as session:
         person = rep_by_email(session, email=rep)
-        notes = notes_about(session, rep_id=person.id or 0, viewer=None)
+        viewer = None
+        if as_manager is not None:
+            viewer = cli_viewer(rt, session, as_manager)
+            chain = manager_chain(session, rep_id=person.id or 0)
+            if viewer.rep_id != person.id and not can_coach(viewer, person.id or 0, chain):
+                raise UsageProblem(
+                    f"{as_manager} is not {person.email}'s manager or an admin, "
+                    "so their coaching notes are not exported"
+                )
+        notes = notes_about(session, rep_id=person.id or 0, viewer=viewer)
     rows = [note.export_row() for note in notes]
     if fmt == "json":
         for row, note in zip(rows, notes, strict=True):
@@ -729,9 +792,18 @@ NOTE_COLUMNS = (
     "actions",
     "follow_up_on",
     "done",
+    "done_at",
     "shared_with_rep",
     "scorecard",
 )
+
+
+def cli_viewer(rt: Runtime, session: Any, email: str) -> Viewer:
+    """Return the coaching viewer for the person ``--as`` names (admins by config or role)."""
+    caller = rep_by_email(session, email=email)
+    admin = caller.email.lower() in {a.lower() for a in rt.config.admins}
+    role = Role.ADMIN if admin else Role(caller.role if caller.role in set(Role) else "rep")
+    return Viewer(caller.id or 0, role)
 
 
 # scorecards, goals and coaching ----------------------------------------------------------------
@@ -1178,7 +1250,8 @@ def jobs_list() -> None:
 @jobs_cli.command("run")
 def jobs_run(
     job_id: Annotated[
-        str, typer.Argument(metavar="ID", help="sync, snapshot, nudges, digest or contests.")
+        str,
+        typer.Argument(metavar="ID", help="sync, snapshot, nudges, digest, contests or followups."),
     ],
     deliver: Annotated[
         bool, typer.Option("--deliver/--no-deliver", help="Send what the job queued.")

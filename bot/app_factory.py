@@ -9,10 +9,20 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot import errors, middleware
+from bot import dedupe, errors, middleware
 from bot.delivery import ChartUploader
 from bot.deps import BotDeps
-from bot.listeners import admin, coach, contest, goal, home, leaderboard, mystats, nudge
+from bot.listeners import (
+    admin,
+    coach,
+    contest,
+    goal,
+    home,
+    leaderboard,
+    mystats,
+    notes,
+    nudge,
+)
 
 LISTENER_THREADS = 4
 RATE_LIMIT_RETRIES = 2
@@ -48,9 +58,11 @@ def create_app(
     )
     errors.register(app)
     middleware.register(app, deps)
+    dedupe.register(app, deps)
     mystats.register(app, deps, ChartUploader())
     leaderboard.register(app, deps)
     coach.register(app, deps)
+    notes.register(app, deps)
     goal.register(app, deps)
     home.register(app, deps)
     admin.register(app, deps)

@@ -50,7 +50,7 @@ class ContestForm:
 
     def dumps(self) -> str:
         """Return the form as JSON for the dry-run view's private_metadata."""
-        return json.dumps(asdict(self))
+        return json.dumps(asdict(self), ensure_ascii=False)
 
     @classmethod
     def loads(cls, text: str) -> ContestForm:
@@ -94,6 +94,7 @@ def read_contest(values: dict[str, Any]) -> ContestForm | dict[str, str]:
     )
     if not name:
         errors[BlockId.CONTEST_NAME] = "Give the contest a name."
+    errors.update(_option_errors(values, name, team, prizes_text, rule))
     if not kpi:
         errors[BlockId.CONTEST_KPI] = "Pick a KPI."
     if rule != Rule.MOST.value and (target is None or target <= 0):
@@ -125,6 +126,31 @@ def read_contest(values: dict[str, Any]) -> ContestForm | dict[str, str]:
         prizes=tuple(p.strip() for p in prizes_text.splitlines() if p.strip()),
         channel=channel,
     )
+
+
+NAME_MAX, TEAM_MAX, PRIZES_MAX = 120, 255, 1000  # the modal's max_length of each field
+WHO = ("all", "team", "people")
+
+
+def _option_errors(
+    values: dict[str, Any], name: str, team: str, prizes: str, rule: str
+) -> dict[str, str]:
+    """Return errors for values a real modal cannot send: unknown options, overlong text."""
+    errors: dict[str, str] = {}
+    if len(name) > NAME_MAX:
+        errors[BlockId.CONTEST_NAME] = f"Use at most {NAME_MAX} characters for the name."
+    if len(team) > TEAM_MAX:
+        errors[BlockId.CONTEST_TEAM] = f"Use at most {TEAM_MAX} characters for the team."
+    if len(prizes) > PRIZES_MAX:
+        errors[BlockId.CONTEST_PRIZES] = f"Use at most {PRIZES_MAX} characters for the prizes."
+    if rule not in {r.value for r in Rule}:
+        errors[BlockId.CONTEST_RULE] = "Pick how the contest is won from the list."
+    scoring = _selected(values, BlockId.CONTEST_SCORING, InputId.CONTEST_SCORING) or "count"
+    if scoring not in {s.value for s in Scoring}:
+        errors[BlockId.CONTEST_SCORING] = "Pick how people score from the list."
+    if (_selected(values, BlockId.CONTEST_WHO, InputId.CONTEST_WHO) or "all") not in WHO:
+        errors[BlockId.CONTEST_WHO] = "Pick who takes part from the list."
+    return errors
 
 
 def check_creator(deps: BotDeps, viewer: RepProfile | None) -> RepProfile:

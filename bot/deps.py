@@ -62,3 +62,5 @@ class BotDeps:
     brief_rules: BriefRules = field(default_factory=BriefRules)
     # Stores what a nudge button does (rep id, action id, nudge date) and says it back.
     nudge_action: Callable[[int, str, date], str] | None = None
+    # Claims a Slack request's key; False when a copy of it was handled already (bot/dedupe.py).
+    claim_request: Callable[[str], bool] | None = None

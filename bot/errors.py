@@ -17,6 +17,7 @@ from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import dedupe
 from domain.errors import UserFacingError
 
 log = logging.getLogger("pacesetter.bot")
@@ -96,7 +97,8 @@ def after_ack(work: Work) -> Work:
     """Wrap a lazy listener so its errors reach ``report`` like every other listener's.
 
     Bolt only logs an exception raised in a lazy listener; this sends it through the same
-    path as the @app.error handler, so the user hears about it and gets an error id.
+    path as the @app.error handler, so the user hears about it and gets an error id. A copy
+    of a request already handled (a Slack retry, a second instance) is skipped here.
     """
     wanted = inspect.getfullargspec(work).args
 
@@ -113,6 +115,9 @@ def after_ack(work: Work) -> Work:
     ) -> None:
         given = locals()
         try:
+            if not dedupe.first_delivery(context, body):
+                logger.info("skipped a copy of %s already handled", _kind(body))
+                return
             work(**{name: given[name] for name in wanted})
         except Exception as error:  # every failure is reported, none escapes silently
             report(error, body, respond, client)

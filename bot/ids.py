@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from domain.coaching import FOLLOW_UP_DONE_ACTION
+
 
 class Command(StrEnum):
     """Slash commands; each is in manifest.yml and has a handler (a test checks both)."""
@@ -20,6 +22,7 @@ class ActionId(StrEnum):
     """Interactive elements' action ids."""
 
     OPEN_NOTE_MODAL = "coach_open_note"
+    FOLLOW_UP_DONE = FOLLOW_UP_DONE_ACTION
     OPEN_BRIEF = "coach_open_brief"
     OPEN_GOAL_MODAL = "home_open_goal"
     HOME_PERIOD = "home_period"
@@ -31,6 +34,9 @@ class BlockId(StrEnum):
     NOTE_TEMPLATE = "note_template"
     NOTE_TEXT = "note_text"
     NOTE_FOLLOW_UP = "note_follow_up"
+    NOTE_ACTIONS = "note_actions"
+    NOTE_SHARE = "note_share"
+    NOTE_PROMPT = "note_prompt"  # + "_{template}_{n}": one input block per template prompt
     GOAL_SCOPE = "goal_scope"
     GOAL_REP = "goal_rep"
     GOAL_TEAM = "goal_team"
@@ -61,6 +67,9 @@ class InputId(StrEnum):
     NOTE_TEMPLATE = "note_template_select"
     NOTE_TEXT = "note_text_input"
     NOTE_FOLLOW_UP = "note_follow_up_date"
+    NOTE_ACTIONS = "note_actions_input"
+    NOTE_SHARE = "note_share_check"
+    NOTE_PROMPT = "note_prompt_input"
     GOAL_SCOPE = "goal_scope_select"
     GOAL_REP = "goal_rep_user"
     GOAL_TEAM = "goal_team_input"

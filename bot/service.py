@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from bot.charts import TrendSeries
 from bot.deps import BotDeps, Stores
 from domain.brief import brief_outlook, funnels, peer_group
-from domain.coaching import Role, template
+from domain.coaching import NoteDraft, NoteView, Role, SavedNote, Viewer, template
 from domain.diagnosis import diagnose
 from domain.errors import BadInput, NotAllowed
 from domain.glance import TEAM_REFUSAL, Glance, team_glance
@@ -81,6 +81,17 @@ class TeamRow:
 
 
 @dataclass(frozen=True)
+class CoachingHome:
+    """The coaching part of the App Home: notes a manager wrote and their open follow-ups,
+    and for everyone the notes their own managers shared with them."""
+
+    today: date
+    written: list[NoteView] = field(default_factory=list)
+    follow_ups: list[NoteView] = field(default_factory=list)
+    shared_with_me: list[NoteView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class HomeView:
     """What the App Home tab shows a rep, and a manager's team grid."""
 
@@ -88,6 +99,20 @@ class HomeView:
     card: Scorecard
     team: list[TeamRow] = field(default_factory=list)
     can_set_goals: bool = False
+    coaching: CoachingHome | None = None
+
+
+@dataclass(frozen=True)
+class FollowUpDone:
+    """A follow-up after "Mark done": the note, and whether this click was the one that did it."""
+
+    note: NoteView
+    changed: bool
+
+
+FOLLOW_UP_REFUSAL = "Only the rep's managers and Pacesetter admins can close this follow-up."
+HOME_NOTES = 5
+HOME_FOLLOW_UPS = 10
 
 
 def _card(deps: BotDeps, stores: Stores, rep: RepProfile, period: Period) -> Scorecard:
@@ -237,30 +262,41 @@ def note_target(deps: BotDeps, viewer: RepProfile | None, rep_id: int) -> RepPro
 
 
 def save_note(
-    deps: BotDeps,
-    viewer: RepProfile | None,
-    *,
-    rep_id: int,
-    template_key: str,
-    text: str,
-    follow_up_on: date | None,
-) -> RepProfile:
-    """Store a coaching note with the rep's scorecard frozen as of now; return the rep."""
-    chosen = template(template_key)
+    deps: BotDeps, viewer: RepProfile | None, draft: NoteDraft
+) -> tuple[RepProfile, SavedNote]:
+    """Store a coaching note with the rep's scorecard frozen as of now; return the rep.
+
+    The same form submitted twice (a Slack resend, a double click) stores one note: the
+    second call finds the first and says it created nothing.
+    """
+    template(draft.template)
     with deps.uow() as stores:
-        rep = coachable_rep(viewer, rep_id, stores.directory, deps.admins)
+        rep = coachable_rep(viewer, draft.rep_id, stores.directory, deps.admins)
         assert viewer is not None
         frozen = _card(deps, stores, rep, Period.WEEK).to_json()
-        stores.coaching.add_note(
-            manager_id=viewer.id,
-            rep_id=rep.id,
-            template=chosen.key,
-            text=text,
-            scorecard=frozen,
-            follow_up_on=follow_up_on,
-            now=deps.now(),
+        saved = stores.coaching.save_note(
+            draft, manager_id=viewer.id, scorecard=frozen, now=deps.now()
         )
-        return rep
+        return rep, saved
+
+
+def mark_follow_up_done(deps: BotDeps, viewer: RepProfile | None, note_id: int) -> FollowUpDone:
+    """Mark a note's follow-up done for ``viewer``, or refuse; a second click changes nothing."""
+    if viewer is None:
+        raise NotAllowed(FOLLOW_UP_REFUSAL)
+    who = viewer_of(viewer, deps.admins)
+    with deps.uow() as stores:
+        changed = stores.coaching.mark_done(note_id, who, now=deps.now())
+        note = stores.coaching.note(note_id, who) if changed is not None else None
+    if changed is None or note is None:
+        raise NotAllowed(FOLLOW_UP_REFUSAL)
+    return FollowUpDone(note, changed)
+
+
+def shared_notes(deps: BotDeps, rep: RepProfile, limit: int = 10) -> list[NoteView]:
+    """Return the notes about ``rep`` their managers shared with them, newest first."""
+    with deps.read_uow() as stores:
+        return stores.coaching.notes_about(rep.id, Viewer(rep.id, Role.REP), limit)
 
 
 def check_goal_setter(deps: BotDeps, viewer: RepProfile | None) -> RepProfile:
@@ -339,7 +375,21 @@ def home(deps: BotDeps, rep: RepProfile) -> HomeView:
                         scorecards.scorecard(report, Period.WEEK, deps.now(), with_ranks=False),
                     )
                 )
-    return HomeView(rep, card, team, can_set_goals(rep, deps.admins))
+        coaching = _coaching_home(deps, stores, rep, viewer)
+    return HomeView(rep, card, team, can_set_goals(rep, deps.admins), coaching)
+
+
+def _coaching_home(deps: BotDeps, stores: Stores, rep: RepProfile, viewer: Viewer) -> CoachingHome:
+    today = deps.now().astimezone(zone(rep.timezone, deps.org_timezone)).date()
+    shared = stores.coaching.notes_about(rep.id, Viewer(rep.id, Role.REP), HOME_NOTES)
+    if viewer.role is Role.REP:
+        return CoachingHome(today, shared_with_me=shared)
+    return CoachingHome(
+        today,
+        written=stores.coaching.written_by(rep.id, HOME_NOTES),
+        follow_ups=stores.coaching.open_follow_ups(rep.id, HOME_FOLLOW_UPS),
+        shared_with_me=shared,
+    )
 
 
 def link(

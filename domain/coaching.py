@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Any
+
+# The action id of the "Mark done" button on a follow-up DM and on the manager's App Home; the
+# job that sends the DM and the bot that handles the click both name it from here.
+FOLLOW_UP_DONE_ACTION = "followup_done"
 
 
 class Role(StrEnum):
@@ -143,6 +147,8 @@ class KpiChange:
     now: float
     then_percent: float | None
     now_percent: float | None
+    then_status: str | None = None
+    now_status: str | None = None
 
     @property
     def delta(self) -> float:
@@ -166,9 +172,16 @@ def scorecard_change(then: Mapping[str, Any], now: Mapping[str, Any]) -> list[Kp
                 now=float(new.get("actual") or 0),
                 then_percent=_percent(old),
                 now_percent=_percent(new),
+                then_status=_status(old),
+                now_status=_status(new),
             )
         )
     return changes
+
+
+def _status(kpi: Mapping[str, Any]) -> str | None:
+    status = kpi.get("status")
+    return str(status) if status else None
 
 
 def _percent(kpi: Mapping[str, Any]) -> float | None:
@@ -195,6 +208,17 @@ class NoteView:
     done: bool
     shared_with_rep: bool
     scorecard: Mapping[str, Any] | None
+    rep_name: str = ""
+    manager_name: str = ""
+    done_at: str | None = None
+
+    def template_label(self) -> str:
+        """Return the template's label (the key itself for a template no longer offered)."""
+        return next((t.label for t in TEMPLATES if t.key == self.template), self.template)
+
+    def overdue(self, today: date) -> bool:
+        """Say whether the follow-up is open and its date has passed."""
+        return not self.done and self.follow_up_on is not None and self.follow_up_on < today
 
     def export_row(self) -> dict[str, Any]:
         """Return the note as a flat row for CSV (the scorecard as compact KPI=value pairs)."""
@@ -214,6 +238,112 @@ class NoteView:
             "actions": self.actions,
             "follow_up_on": self.follow_up_on.isoformat() if self.follow_up_on else "",
             "done": self.done,
+            "done_at": self.done_at or "",
             "shared_with_rep": self.shared_with_rep,
             "scorecard": summary,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class NoteDraft:
+    """A note as the manager filled it in, before it is stored with the frozen scorecard.
+
+    ``submission_key`` names the form it came from (Slack's view id): a resend or a double
+    submit of the same form stores one note, not two.
+    """
+
+    rep_id: int
+    template: str
+    text: str
+    actions: str = ""
+    follow_up_on: date | None = None
+    shared_with_rep: bool = False
+    submission_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SavedNote:
+    """The id of the stored note and whether this call created it (False: already there)."""
+
+    id: int
+    created: bool
+
+
+def follow_up_key(note_id: int, due: date) -> str:
+    """Return the outbox key of a note's follow-up DM: one per note and due date, ever."""
+    return f"followup:{note_id}:{due.isoformat()}"
+
+
+def follow_up_is_due(due: date, local_now: datetime, morning: time) -> bool:
+    """Say whether a follow-up's DM should go now: its date has come and it is morning or later.
+
+    ``local_now`` is the manager's wall-clock time; a date already past is due at once, so a
+    DM missed while the bot was down still goes out.
+    """
+    today = local_now.date()
+    if today > due:
+        return True
+    return today == due and local_now.time() >= morning
+
+
+def change_line(change: KpiChange, label: str) -> str:
+    """Describe one KPI's change since the note in words: then -> now, with percent of goal."""
+
+    def value(actual: float, percent: float | None) -> str:
+        shown = f"{actual:,.0f}" if actual == int(actual) else f"{actual:,.1f}"
+        return shown + (f" ({percent:.0f}% of goal)" if percent is not None else "")
+
+    delta = change.delta
+    arrow = "▲" if delta > 0 else "▼" if delta < 0 else "="
+    pace = ""
+    if change.then_status and change.now_status and change.then_status != change.now_status:
+        pace = f", pace {STATUS_WORDS.get(change.then_status, change.then_status)} → "
+        pace += STATUS_WORDS.get(change.now_status, change.now_status)
+    return (
+        f"{label}: {value(change.then, change.then_percent)} → "
+        f"{value(change.now, change.now_percent)} {arrow}{pace}"
+    )
+
+
+STATUS_WORDS = {"ahead": "ahead", "on_track": "on track", "behind": "behind", "no_goal": "no goal"}
+
+
+SLACK_TEXT_LIMIT = 3000
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Escape the three characters Slack's mrkdwn reserves, so typed text shows as typed.
+
+    Formatting the manager typed (``*bold*``, ``_italic_``, ``>`` quotes at a line start are
+    escaped too, but bold and italic still render) is kept; ``<@U1>`` shows as typed rather
+    than pinging someone.
+    """
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def text_pieces(text: str, limit: int = SLACK_TEXT_LIMIT) -> list[str]:
+    """Split ``text`` into pieces of at most ``limit`` characters, at line or word breaks.
+
+    Joining the pieces gives ``text`` back exactly, so a long note is shown whole across
+    several blocks (a Slack text object holds at most 3,000 characters).
+    """
+    pieces: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = rest.rfind("\n", limit // 2, limit)
+        if cut < 0:
+            cut = rest.rfind(" ", limit // 2, limit)
+        cut = limit if cut < 0 else cut + 1
+        while _inside_entity(rest, cut):
+            cut -= 1
+        pieces.append(rest[:cut])
+        rest = rest[cut:]
+    if rest or not pieces:
+        pieces.append(rest)
+    return pieces
+
+
+def _inside_entity(text: str, cut: int) -> bool:
+    """Say whether ``cut`` falls inside an &amp;-style entity (never split one)."""
+    start = text.rfind("&", max(0, cut - 5), cut)
+    return start >= 0 and ";" not in text[start:cut] and ";" in text[cut : start + 6]

@@ -87,10 +87,14 @@ def launch(contest: Contest, *, store: ContestStore, now: datetime) -> Contest:
     return stored
 
 
+MAX_ID_DIGITS = 9
+
+
 def find(store: ContestStore, ref: str) -> Contest:
     """Return the contest with id ``ref`` or that name (the running one first)."""
     wanted = ref.strip().lstrip("#")
-    if wanted.isdigit():
+    # ASCII digits only ("²".isdigit() is true) and no longer than any id can be.
+    if wanted.isascii() and wanted.isdigit() and len(wanted) <= MAX_ID_DIGITS:
         found = store.contest(int(wanted))
         if found is not None:
             return found

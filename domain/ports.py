@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from domain.attention import FollowUpState
-from domain.coaching import NoteView, Viewer
+from domain.coaching import NoteDraft, NoteView, SavedNote, Viewer
 from domain.contests import Contest, Participant, Status
 from domain.funnel import OpportunityPath, StageInfo
 from domain.goals import Goal
@@ -511,22 +511,58 @@ class Directory(Protocol):
 class CoachingStore(Protocol):
     """Coaching notes with the scorecard frozen at the time they were written."""
 
-    def add_note(
+    def save_note(
         self,
+        draft: NoteDraft,
         *,
         manager_id: int,
-        rep_id: int,
-        template: str,
-        text: str,
         scorecard: dict[str, object] | None,
-        follow_up_on: date | None,
         now: datetime,
-    ) -> int:
-        """Store a note and return its id."""
+    ) -> SavedNote:
+        """Store a note once per ``draft.submission_key``; say whether this call created it."""
         ...
 
     def notes_about(self, rep_id: int, viewer: Viewer, limit: int | None = None) -> list[NoteView]:
         """Return the notes about ``rep_id`` that ``viewer`` may read, newest first."""
+        ...
+
+    def note(self, note_id: int, viewer: Viewer) -> NoteView | None:
+        """Return one note if ``viewer`` may read it (None: missing or not theirs to read)."""
+        ...
+
+    def written_by(self, manager_id: int, limit: int) -> list[NoteView]:
+        """Return the latest notes ``manager_id`` wrote, newest first."""
+        ...
+
+    def open_follow_ups(self, manager_id: int, limit: int) -> list[NoteView]:
+        """Return the open follow-ups on notes ``manager_id`` wrote, soonest due first."""
+        ...
+
+    def mark_done(self, note_id: int, viewer: Viewer, *, now: datetime) -> bool | None:
+        """Mark a follow-up done: True if this call did it, False if it was already done,
+        None if ``viewer`` may not (or the note does not exist)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpDue:
+    """An open follow-up whose DM may be due: the note, and where and when to send it."""
+
+    note: NoteView
+    rep: RepProfile
+    manager_slack_id: str
+    manager_timezone: str | None
+
+
+class FollowUpStore(Protocol):
+    """What the `followups` job reads and records."""
+
+    def follow_ups_to_remind(self, *, until: date) -> list[FollowUpDue]:
+        """Return open follow-ups due by ``until`` not yet reminded for their date."""
+        ...
+
+    def mark_reminded(self, note_id: int, due: date) -> None:
+        """Record that the DM for ``note_id``'s follow-up on ``due`` was queued."""
         ...
 
 

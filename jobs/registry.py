@@ -1,6 +1,7 @@
 """The table of scheduled jobs: id, schedule (trigger) and function, in one place.
 
-Ids are DESIGN.md's: `sync`, `snapshot`, `nudges`, `digest`, `contests`.
+Ids are DESIGN.md's: `sync`, `snapshot`, `nudges`, `digest`, `contests`; and `followups`
+(coaching follow-up DMs).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import timedelta
 from config import AppConfig
 from jobs.contests import run_contests_job
 from jobs.digest import run_digest
+from jobs.followups import run_follow_ups
 from jobs.nudges import run_nudges
 from jobs.runner import Job, JobContext
 from jobs.schedules import EPOCH, Every, Weekly
@@ -18,6 +20,7 @@ from jobs.snapshot import run_snapshot
 from jobs.sync import run_sync
 
 NUDGE_EVERY_MINUTES = 5
+FOLLOW_UPS_EVERY_MINUTES = 15
 SNAPSHOT_OFFSET_MINUTES = 5
 
 
@@ -79,6 +82,13 @@ def build_jobs(config: AppConfig) -> list[Job]:
             Every(config.contests.job_minutes),
             run_contests_job,
             "Contest standings, winners (after a final sync), corrections; recognition posts",
+            delivers=True,
+        ),
+        Job(
+            "followups",
+            Every(FOLLOW_UPS_EVERY_MINUTES),
+            run_follow_ups,
+            "DM managers their coaching follow-ups on the due date, at their local morning",
             delivers=True,
         ),
     ]

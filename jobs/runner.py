@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from config import AppConfig
 from domain.kpis import KpiDefinition
@@ -38,6 +38,9 @@ from jobs.contests import ContestUow
 from jobs.dispatcher import Dispatcher, DispatchPolicy, DispatchSummary
 from jobs.messages import DigestContent
 from jobs.schedules import Schedule, slot_name
+
+if TYPE_CHECKING:
+    from jobs.followups import FollowUpUow
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +109,7 @@ class JobDeps:
     lock_timeout_s: float = 300.0
     stale_run_after: timedelta = timedelta(hours=3)
     contests: ContestUow | None = None
+    follow_ups: FollowUpUow | None = None
 
     def outbox(self) -> AbstractContextManager[OutboxStore]:
         """Return a unit of work yielding just the outbox (for the dispatcher)."""

@@ -1,4 +1,4 @@
-"""The CoachingStore port over storage.notes, bound to one session."""
+"""The CoachingStore and FollowUpStore ports over storage.notes, bound to one session."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from datetime import date, datetime
 
 from sqlmodel import Session
 
-from domain.coaching import NoteView, Viewer
+from domain.coaching import NoteDraft, NoteView, SavedNote, Viewer
+from domain.ports import FollowUpDue
 from storage import notes
 
 
@@ -16,31 +17,45 @@ class SqlCoachingStore:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def add_note(
+    def save_note(
         self,
+        draft: NoteDraft,
         *,
         manager_id: int,
-        rep_id: int,
-        template: str,
-        text: str,
         scorecard: dict[str, object] | None,
-        follow_up_on: date | None,
         now: datetime,
-    ) -> int:
-        """Store a note and return its id."""
-        note = notes.add_note(
-            self.session,
-            manager_id=manager_id,
-            rep_id=rep_id,
-            template=template,
-            text=text,
-            now=now,
-            scorecard=scorecard,
-            follow_up_on=follow_up_on,
+    ) -> SavedNote:
+        """Store a note once per form; say whether this call created it."""
+        return notes.save_note(
+            self.session, draft, manager_id=manager_id, scorecard=scorecard, now=now
         )
-        assert note.id is not None
-        return note.id
 
     def notes_about(self, rep_id: int, viewer: Viewer, limit: int | None = None) -> list[NoteView]:
         """Return the notes about ``rep_id`` that ``viewer`` may read, newest first."""
         return notes.notes_about(self.session, rep_id=rep_id, viewer=viewer, limit=limit)
+
+    def note(self, note_id: int, viewer: Viewer) -> NoteView | None:
+        """Return one note if ``viewer`` may read it."""
+        return notes.note_for(self.session, note_id=note_id, viewer=viewer)
+
+    def written_by(self, manager_id: int, limit: int) -> list[NoteView]:
+        """Return the latest notes ``manager_id`` wrote."""
+        return notes.written_by(self.session, manager_id=manager_id, limit=limit)
+
+    def open_follow_ups(self, manager_id: int, limit: int) -> list[NoteView]:
+        """Return the open follow-ups on notes ``manager_id`` wrote, soonest first."""
+        return notes.open_follow_ups(self.session, manager_id=manager_id, limit=limit)
+
+    def mark_done(self, note_id: int, viewer: Viewer, *, now: datetime) -> bool | None:
+        """Mark a follow-up done (True), already done (False), or not allowed (None)."""
+        return notes.mark_done(self.session, note_id=note_id, viewer=viewer, now=now)
+
+    # the `followups` job (domain.ports.FollowUpStore) ---------------------------------------
+
+    def follow_ups_to_remind(self, *, until: date) -> list[FollowUpDue]:
+        """Return open follow-ups due by ``until`` not yet reminded for their date."""
+        return notes.follow_ups_to_remind(self.session, until=until)
+
+    def mark_reminded(self, note_id: int, due: date) -> None:
+        """Record that the follow-up DM for ``due`` was queued."""
+        notes.mark_reminded(self.session, note_id=note_id, due=due)

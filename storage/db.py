@@ -93,13 +93,41 @@ def check_database(engine: Engine) -> None:
 
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
-    """Yield a session that commits when the block succeeds and rolls back when it raises."""
+    """Yield a session that commits when the block succeeds and rolls back when it raises.
+
+    A lost connection or a database locked past the busy timeout becomes DatabaseUnavailable,
+    a sentence that says what happened and what to do instead of a driver traceback.
+    """
     session = Session(engine, expire_on_commit=False)
     try:
         yield session
         session.commit()
+    except OperationalError as exc:
+        session.rollback()
+        raise _unavailable(engine, exc) from exc
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
+
+
+def _unavailable(engine: Engine, exc: OperationalError) -> Exception:
+    """Word a lost connection or a held lock for the person running Pacesetter."""
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    where = engine.url.render_as_string(hide_password=True)
+    kept = "the transaction in progress was rolled back, so nothing of it was kept"
+    if "database is locked" in reason:
+        return DatabaseUnavailable(
+            f"The database {where} is locked by another writer (waited "
+            f"{SQLITE_BUSY_TIMEOUT_MS / 1000:g} s); {kept}. Stop the other process writing to "
+            "it (another `pacesetter sync` or `run`?) and run the command again: a sync "
+            "resumes from its last committed page."
+        )
+    if exc.connection_invalidated:
+        return DatabaseUnavailable(
+            f"Lost the connection to the database at {where} ({reason}); {kept}. Check that "
+            "the server is running and run the command again: a sync resumes from its last "
+            "committed page."
+        )
+    return exc

@@ -209,7 +209,16 @@ class ContestEvent(SQLModel, table=True):
 
 
 class CoachingNote(SQLModel, table=True):
-    """A manager's note about a rep, with the scorecard frozen at the time of writing."""
+    """A manager's note about a rep, with the scorecard frozen at the time of writing.
+
+    ``submission_key`` (the Slack view the note came from) is unique, so a resent or double
+    submitted form stores one note; ``reminded_for`` is the follow-up date whose DM was queued.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("submission_key", name="uq_coaching_note_submission"),
+        Index("ix_coaching_note_open_follow_up", "done", "follow_up_on"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     manager_id: int = Field(foreign_key="rep.id", index=True)
@@ -222,6 +231,10 @@ class CoachingNote(SQLModel, table=True):
     follow_up_on: date | None = None
     done: bool = False
     created_at: datetime
+    submission_key: str | None = Field(default=None, max_length=255)
+    reminded_for: date | None = None
+    done_at: datetime | None = None
+    done_by_id: int | None = Field(default=None, foreign_key="rep.id")
 
 
 class Delivery(SQLModel, table=True):

@@ -291,11 +291,19 @@ class SqlSyncStore:
         self._upsert(StageChange, rows, ("source", "crm_id"))
         self._soft_delete(StageChange, source, deleted)
         moments = before + [(c.opportunity_crm_id, c.changed_at) for c in changes]
-        owners = self._opportunity_owners(source, {m[0] for m in moments})
+        touched = sorted({m[0] for m in moments})
+        owners = self._opportunity_owners(source, set(touched))
         for opp_crm_id, at in moments:
             ref = owners.get(opp_crm_id)
             if ref:
                 dirty.add((ref.id, local_day(at, self._tz(ref))))
+        # A win without a stored Closed Won move counts on the close date: once the move
+        # arrives the win leaves that day, so the close date's roll-up is stale too.
+        for rep_id, close_date in self._existing(
+            Opportunity, source, touched, ("rep_id", "close_date")
+        ).values():
+            if rep_id is not None and close_date is not None:
+                dirty.add((rep_id, close_date))
 
     def _apply_activities(
         self, source: str, records: Sequence[Any], deleted: Sequence[str], dirty: set[Any]

@@ -113,3 +113,12 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url)
     yield engine
     engine.dispose()
+
+
+# Secrets never reach logs or output: every log record and captured output of the session is
+# scanned for the suite's credentials, and the run fails naming the test (tests/support).
+def pytest_configure(config: pytest.Config) -> None:
+    """Install the session-wide secret scan."""
+    from tests.support import secret_scan
+
+    secret_scan.register(config)

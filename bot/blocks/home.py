@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blocks.common import STATUS_EMOJI, percent
+from bot.blocks.notes import coaching_home_blocks
 from bot.blocks.scorecard import scorecard_blocks
 from bot.ids import ActionId
 from bot.service import HomeView, TeamRow
@@ -62,6 +63,8 @@ def home_view(home: HomeView) -> View:
             blocks.append(
                 ContextBlock(elements=[MarkdownTextObject(text=f"…and {more} more reps.")])
             )
+    if home.coaching is not None:
+        blocks += coaching_home_blocks(home.coaching)
     if home.can_set_goals:
         blocks += [
             ContextBlock(elements=[MarkdownTextObject(text=MANAGER_HELP)]),

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from datetime import date
 
 from slack_sdk.models.blocks import (
-    ContextBlock,
+    Block,
+    CheckboxesElement,
     DatePickerElement,
     InputBlock,
     MarkdownTextObject,
@@ -20,7 +21,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.ids import BlockId, CallbackId, InputId
-from domain.coaching import TEMPLATES
+from domain.coaching import TEMPLATES, template
 from domain.goals import Scope
 from domain.ports import RepProfile
 from domain.timeutil import Period
@@ -28,49 +29,96 @@ from domain.timeutil import Period
 SCOPE_LABELS = {Scope.REP: "A rep", Scope.TEAM: "A team", Scope.EVERYONE: "Everyone"}
 
 
-def note_modal(rep: RepProfile) -> View:
-    """Return the coaching-note modal for ``rep`` (the rep id rides in private_metadata)."""
-    prompts = "\n".join(
-        f"*{t.label}*: {', '.join(t.prompts).lower()}" for t in TEMPLATES if t.prompts
-    )
+SHARE_OPTION = Option(value="share", label="Share with rep")
+NOTE_INPUT_CHARS = 3000
+
+
+def prompt_block_id(template_key: str, index: int) -> str:
+    """Return the block id of a template's ``index``-th prompt (unique per template)."""
+    return f"{BlockId.NOTE_PROMPT}_{template_key}_{index}"
+
+
+def note_modal(rep: RepProfile, template_key: str = TEMPLATES[0].key) -> View:
+    """Return the coaching-note modal for ``rep`` laid out for one template.
+
+    The template select dispatches its choice at once, and the listener redraws the modal
+    with that template's own prompts (views.update); the rep id and the template shown ride
+    in private_metadata, so the saved note matches the prompts the manager answered.
+    """
+    chosen = template(template_key)
+    selected = Option(value=chosen.key, label=chosen.label)
+    blocks: list[Block] = [
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=f"A note about *{rep.name}*, saved with their scorecard as of now. "
+                "Only their managers and admins can read it, unless you share it with them."
+            )
+        ),
+        InputBlock(
+            block_id=BlockId.NOTE_TEMPLATE,
+            label="Kind of conversation",
+            dispatch_action=True,
+            element=StaticSelectElement(
+                action_id=InputId.NOTE_TEMPLATE,
+                options=[Option(value=t.key, label=t.label) for t in TEMPLATES],
+                initial_option=selected,
+            ),
+        ),
+    ]
+    blocks += [
+        InputBlock(
+            block_id=prompt_block_id(chosen.key, index),
+            label=prompt[:2000],
+            optional=True,
+            element=PlainTextInputElement(
+                action_id=InputId.NOTE_PROMPT, multiline=True, max_length=NOTE_INPUT_CHARS
+            ),
+        )
+        for index, prompt in enumerate(chosen.prompts)
+    ]
+    blocks += [
+        InputBlock(
+            block_id=BlockId.NOTE_TEXT,
+            label="Notes" if chosen.prompts else "Note",
+            optional=bool(chosen.prompts),
+            hint="Slack formatting such as *bold* and _italic_ is kept as typed.",
+            element=PlainTextInputElement(
+                action_id=InputId.NOTE_TEXT, multiline=True, max_length=NOTE_INPUT_CHARS
+            ),
+        ),
+        InputBlock(
+            block_id=BlockId.NOTE_ACTIONS,
+            label="Agreed actions",
+            optional=True,
+            element=PlainTextInputElement(
+                action_id=InputId.NOTE_ACTIONS,
+                multiline=True,
+                max_length=NOTE_INPUT_CHARS,
+                placeholder="Who does what by when",
+            ),
+        ),
+        InputBlock(
+            block_id=BlockId.NOTE_FOLLOW_UP,
+            label="Follow up on",
+            optional=True,
+            hint="On that morning you get a DM with this note and how their numbers moved.",
+            element=DatePickerElement(action_id=InputId.NOTE_FOLLOW_UP),
+        ),
+        InputBlock(
+            block_id=BlockId.NOTE_SHARE,
+            label="Visibility",
+            optional=True,
+            element=CheckboxesElement(action_id=InputId.NOTE_SHARE, options=[SHARE_OPTION]),
+        ),
+    ]
     return View(
         type="modal",
         callback_id=CallbackId.COACHING_NOTE,
-        private_metadata=json.dumps({"rep_id": rep.id}),
+        private_metadata=json.dumps({"rep_id": rep.id, "template": chosen.key}),
         title="Coaching note",
         submit="Save note",
         close="Cancel",
-        blocks=[
-            SectionBlock(
-                text=MarkdownTextObject(
-                    text=f"A private note about *{rep.name}*, saved with their scorecard as of "
-                    "now. Only their managers and admins can read it."
-                )
-            ),
-            InputBlock(
-                block_id=BlockId.NOTE_TEMPLATE,
-                label="Kind of conversation",
-                element=StaticSelectElement(
-                    action_id=InputId.NOTE_TEMPLATE,
-                    options=[Option(value=t.key, label=t.label) for t in TEMPLATES],
-                    initial_option=Option(value=TEMPLATES[0].key, label=TEMPLATES[0].label),
-                ),
-            ),
-            InputBlock(
-                block_id=BlockId.NOTE_TEXT,
-                label="Note",
-                element=PlainTextInputElement(
-                    action_id=InputId.NOTE_TEXT, multiline=True, max_length=3000
-                ),
-            ),
-            ContextBlock(elements=[MarkdownTextObject(text=prompts[:1900])]),
-            InputBlock(
-                block_id=BlockId.NOTE_FOLLOW_UP,
-                label="Follow up on",
-                optional=True,
-                element=DatePickerElement(action_id=InputId.NOTE_FOLLOW_UP),
-            ),
-        ],
+        blocks=blocks,
     )
 
 

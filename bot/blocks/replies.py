@@ -11,6 +11,7 @@ from domain.ports import LinkChange, RepProfile
 HELP_TEXT = (
     "Pacesetter commands:\n"
     "• `/mystats [day|week|month|quarter]` — your scorecard (this week by default)\n"
+    "• `/mystats notes` — coaching notes your manager shared with you\n"
     "• `/leaderboard [kpi] [day|week|month|quarter]` — who leads, by percent of goal\n"
     "• `/coach @rep` — a coaching brief for one of your reps (managers)\n"
     "• `/goal` — set a goal for a rep or a team (managers)\n"
@@ -58,9 +59,18 @@ def goal_saved_message(goal: Goal, label: str) -> Message:
     return plain(f"Goal saved: {label} {goal.target:g} per {goal.period} for {who}{start}.")
 
 
-def note_saved_message(rep: RepProfile, follow_up: str | None) -> Message:
-    """Confirm a coaching note."""
-    extra = f" It shows under open follow-ups in `/coach` (due {follow_up})." if follow_up else ""
+def note_saved_message(rep: RepProfile, follow_up: str | None, shared: bool = False) -> Message:
+    """Confirm a coaching note: who can read it, and when its follow-up DM comes."""
+    extra = (
+        f" On {follow_up} you'll get a DM with it and how their numbers moved since."
+        if follow_up
+        else ""
+    )
+    who = (
+        f" {rep.name} can read it too (on their App Home)."
+        if shared
+        else " Only their managers and admins can read it."
+    )
     return plain(
-        f"Saved your coaching note about {rep.name}, with their scorecard as of now.{extra}"
+        f"Saved your coaching note about {rep.name}, with their scorecard as of now.{who}{extra}"
     )

@@ -28,6 +28,7 @@ from domain.contests import ContestError
 from domain.errors import BadInput, NotAllowed
 from domain.timeutil import local_day, zone
 
+METADATA_MAX = 3000  # characters Slack keeps in a view's private_metadata
 USAGE = (
     "Try `/contest` (new, managers), `/contest list`, `/contest show NAME` "
     "or `/contest cancel NAME`."
@@ -99,7 +100,14 @@ def register(app: App, deps: BotDeps) -> None:
         except NotAllowed as exc:
             ack(response_action="errors", errors={BlockId.CONTEST_NAME: str(exc)})
             return
-        ack(response_action="update", view=dry_run_view(draft, table, form.dumps()))
+        metadata = form.dumps()
+        if len(metadata) > METADATA_MAX:  # Slack keeps at most this much for the launch
+            ack(
+                response_action="errors",
+                errors={BlockId.CONTEST_PRIZES: "Shorten the prizes or the name and try again."},
+            )
+            return
+        ack(response_action="update", view=dry_run_view(draft, table, metadata))
 
     def launch(
         body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient

@@ -27,7 +27,7 @@ def register(app: App, deps: BotDeps) -> None:
         client.views_open(trigger_id=body["trigger_id"], view=goal_modal(kpis, deps.now().date()))
 
     def validate(ack: Ack, view: dict[str, Any]) -> None:
-        request = read_goal(view["state"]["values"])
+        request = read_goal(view["state"]["values"], deps.kpi_names)
         if isinstance(request, dict):
             ack(response_action="errors", errors=request)
         else:
@@ -36,7 +36,7 @@ def register(app: App, deps: BotDeps) -> None:
     def save_goal(
         body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
     ) -> None:
-        request = read_goal(view["state"]["values"])
+        request = read_goal(view["state"]["values"], deps.kpi_names)
         if isinstance(request, dict):
             return
         goal = service.set_goal(deps, optional_rep(context), request)

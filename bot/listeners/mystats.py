@@ -1,4 +1,5 @@
-"""`/mystats [day|week|month|quarter]`: the rep's own scorecard, ephemeral, plus a trend chart."""
+"""`/mystats [day|week|month|quarter]`: the rep's own scorecard, ephemeral, plus a trend chart;
+`/mystats notes`: the coaching notes their managers shared with them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from slack_bolt import App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot import service
+from bot.blocks.notes import shared_notes_message
 from bot.blocks.scorecard import chart_comment, scorecard_message, title
 from bot.charts import render_trend
 from bot.delivery import ChartUploader
@@ -24,6 +26,10 @@ def register(app: App, deps: BotDeps, uploader: ChartUploader) -> None:
     def mystats(
         command: dict[str, Any], context: BoltContext, respond: Respond, client: WebClient
     ) -> None:
+        if (command.get("text") or "").strip().lower() == "notes":
+            notes = service.shared_notes(deps, current_rep(context))
+            respond(response_type="ephemeral", **shared_notes_message(notes).as_kwargs())
+            return
         period = parse_period(command.get("text"))
         stats = service.my_stats(deps, current_rep(context), period)
         respond(response_type="ephemeral", **scorecard_message(stats.card).as_kwargs())

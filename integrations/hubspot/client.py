@@ -49,6 +49,7 @@ API_EXCEPTIONS: tuple[type[Exception], ...] = (
 )
 RETRYABLE_STATUSES = frozenset({0, 500, 502, 503, 504})
 DAILY_POLICIES = frozenset({"DAILY"})
+RESUMES = "the sync stopped and resumes from its last saved page on the next run"
 
 
 class HubSpotApiError(SourceError):
@@ -213,7 +214,11 @@ class HubSpotClient:
             except urllib3.exceptions.HTTPError as exc:
                 wait = self._backoff(kind, f"connection error: {exc}", 0, attempt)
             else:
-                return self._to_json(result)
+                if _answered_json(fn):
+                    return self._to_json(result)
+                # The SDK turns a body that is not JSON into an empty model: retry, never
+                # mistake a cut-off page for the end of the data.
+                wait = self._backoff(kind, "a response that is not valid JSON", 200, attempt)
             self.stats.retries += 1
             self.sleep(wait)
             attempt += 1
@@ -245,7 +250,8 @@ class HubSpotClient:
             retry_after = _retry_after(exc)
             if attempt >= self.options.max_retries:
                 raise HubSpotApiError(
-                    f"HubSpot kept answering 429 ({policy or 'rate limit'}) to {kind}",
+                    f"HubSpot kept answering 429 ({policy or 'rate limit'}) to {kind} after "
+                    f"{attempt + 1} attempts; {RESUMES}",
                     status=429,
                 ) from exc
             return retry_after if retry_after is not None else self._delay(attempt)
@@ -260,7 +266,8 @@ class HubSpotClient:
     ) -> float:
         if attempt >= self.options.max_retries:
             raise HubSpotApiError(
-                f"HubSpot {kind} failed after {attempt + 1} attempts ({detail})", status=status
+                f"HubSpot {kind} failed after {attempt + 1} attempts ({detail}); {RESUMES}",
+                status=status,
             ) from cause
         return self._delay(attempt)
 
@@ -465,6 +472,20 @@ def _next_after(page: Json) -> str | None:
     nxt = (page.get("paging") or {}).get("next") or {}
     after = nxt.get("after")
     return str(after) if after else None
+
+
+def _answered_json(fn: Callable[..., Any]) -> bool:
+    """Return False when the SDK call behind ``fn`` got a body that does not parse as JSON."""
+    api_client = getattr(getattr(fn, "__self__", None), "api_client", None)
+    response = getattr(api_client, "last_response", None)
+    data = getattr(response, "data", None)
+    if not data:
+        return True
+    try:
+        json.loads(data)
+    except ValueError:
+        return False
+    return True
 
 
 def _error_body(exc: Exception) -> dict[str, Any]:

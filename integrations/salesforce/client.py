@@ -31,6 +31,7 @@ from integrations.salesforce.options import SalesforceOptions
 
 T = TypeVar("T")
 REST_PATH = "/services/data/"
+HTTP_TOO_MANY_REQUESTS = 429
 
 
 class LoginMethod(StrEnum):
@@ -228,8 +229,9 @@ class SalesforceClient:
         raise SalesforceError(NOT_CONFIGURED)
 
     def _call(self, fn: Callable[[Salesforce], T]) -> T:
-        """Call ``fn`` with retries: 5xx and connection errors back off; a dead session is
-        renewed once when the login method allows; REQUEST_LIMIT_EXCEEDED stops the sync."""
+        """Call ``fn`` with retries: 5xx, 429, timeouts, dropped connections and truncated JSON
+        back off; a dead session is renewed once when the login method allows;
+        REQUEST_LIMIT_EXCEEDED stops the sync."""
         attempt = 0
         renewed = False
         while True:
@@ -266,7 +268,7 @@ class SalesforceClient:
                     f"Salesforce rejected the request ({error_code(exc)}: {error_message(exc)})."
                 ) from exc
             except SalesforceGeneralError as exc:
-                if exc.status < 500:
+                if exc.status < 500 and exc.status != HTTP_TOO_MANY_REQUESTS:
                     raise SalesforceError(
                         f"Salesforce answered HTTP {exc.status} ({error_message(exc)})."
                     ) from exc
@@ -274,6 +276,9 @@ class SalesforceClient:
             except (requests.ConnectionError, requests.Timeout) as exc:
                 self.calls += 1  # a request that got no response may still count at Salesforce
                 attempt = self._backoff(attempt, type(exc).__name__, exc)
+            except requests.exceptions.JSONDecodeError as exc:
+                # A body cut off in transit (or a proxy's error page): the next try may be whole.
+                attempt = self._backoff(attempt, "a response that is not valid JSON", exc)
 
     def _backoff(self, attempt: int, what: str, exc: Exception) -> int:
         if attempt >= self.options.max_retries:

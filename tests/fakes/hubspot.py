@@ -3,8 +3,9 @@
 It serves what Pacesetter calls: object list (with ``archived``), batch read (with property
 history), search (filter groups ORed, filters ANDed, one sort, ``after`` paging, ``total``,
 ``limit`` <= 200 and HTTP 400 past 10,000 results), v4 batch association reads, owners and
-pipelines. It can inject 429s (HubSpot's body, optional ``Retry-After``) and 5xxs, can fail
-every request of a kind from the n-th on, and counts requests by kind.
+pipelines. It can inject 429s (HubSpot's body, optional ``Retry-After``), 5xxs, expired-token
+401s, stalls longer than a client's timeout and truncated JSON bodies, can fail every request of
+a kind from the n-th on, and counts requests by kind.
 
 Ties in a sort are broken in a scrambled, non-id order, as HubSpot does not promise one.
 """
@@ -161,6 +162,14 @@ class Fault:
     kind: str | None = None
     retry_after: str | None = None
     policy: str = "TEN_SECONDLY_ROLLING"
+    stall_s: float = 0.0
+    """With status 200: answer normally, but only after this many seconds."""
+    skip: int = 0
+    """Let this many matching requests through first."""
+
+
+MALFORMED_BODY = b'{"results": [{"id": "1", "properties": {"hs_lastmod'
+"""What status 200 with ``malformed`` sends: a body cut off mid-object, as a dropped proxy does."""
 
 
 class Portal:
@@ -509,10 +518,17 @@ class FakeHubSpot:
         kind: str | None = None,
         retry_after: str | None = None,
         policy: str = "TEN_SECONDLY_ROLLING",
+        stall_s: float = 0.0,
+        after: int = 0,
     ) -> None:
-        """Answer the next ``count`` requests of ``kind`` with ``status``."""
+        """Answer the next ``count`` requests of ``kind`` with ``status``.
+
+        Status 200 means a fault that still answers 200: after ``stall_s`` seconds when given
+        (a stall past the client's timeout), else with a truncated JSON body. ``after``
+        matching requests are answered normally first.
+        """
         with self._lock:
-            self.faults.append(Fault(status, count, kind, retry_after, policy))
+            self.faults.append(Fault(status, count, kind, retry_after, policy, stall_s, after))
 
     def break_after(self, kind: str, successes: int) -> None:
         """Fail every request of ``kind`` with 500 once ``successes`` of them have succeeded."""
@@ -540,6 +556,9 @@ class FakeHubSpot:
                 return Fault(500, 1, kind)
             for fault in self.faults:
                 if fault.kind in (None, kind) and fault.count > 0:
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        continue
                     fault.count -= 1
                     if fault.count == 0:
                         self.faults.remove(fault)
@@ -587,7 +606,11 @@ class FakeHubSpot:
                 ),
             )
         fault = self._fault_for(kind)
-        if fault is not None:
+        if fault is not None and fault.status == 200 and fault.stall_s:
+            with self._lock:
+                self.counts["stalled"] += 1
+            time.sleep(fault.stall_s)
+        elif fault is not None:
             return self._fault_response(fault)
         try:
             status, payload = getattr(self, f"_{kind}")(match.groups(), query, body)
@@ -601,6 +624,17 @@ class FakeHubSpot:
         headers: dict[str, str] = {}
         with self._lock:
             self.counts[f"status:{fault.status}"] += 1
+        if fault.status == 200:
+            return 200, {}, MALFORMED_BODY
+        if fault.status == 401:
+            return (
+                401,
+                headers,
+                _error(
+                    "The OAuth token used to make this call expired 2 minute(s) ago.",
+                    "EXPIRED_AUTHENTICATION",
+                ),
+            )
         if fault.status == 429:
             if fault.retry_after is not None:
                 headers["Retry-After"] = fault.retry_after
@@ -770,9 +804,16 @@ def _error(message: str, category: str) -> dict[str, Any]:
 def _handler_class(fake: FakeHubSpot) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body in one segment: no 40 ms ACK stalls
 
         def log_message(self, format: str, *args: Any) -> None:
             return
+
+        def handle_one_request(self) -> None:
+            try:
+                super().handle_one_request()
+            except OSError:  # the client gave up (timed out) before a stalled answer went out
+                self.close_connection = True
 
         def _serve(self, method: str) -> None:
             parsed = urlparse(self.path)
@@ -786,7 +827,7 @@ def _handler_class(fake: FakeHubSpot) -> type[BaseHTTPRequestHandler]:
                 body,
                 self.headers.get("Authorization", ""),
             )
-            data = json.dumps(payload).encode()
+            data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json;charset=utf-8")
             self.send_header("Content-Length", str(len(data)))

@@ -4,8 +4,9 @@ The real simple-salesforce client talks to it: ``/services/data/vXX.X/query[/]``
 ``/queryAll[/]``, ``/query/{locator}-{offset}``, ``/limits/``, the SOAP partner login and the
 OAuth2 JWT bearer token endpoint. SOQL is parsed and evaluated (see ``tests.fakes.soql``);
 results are snapshotted at query time and paged through ``nextRecordsUrl``. Every REST call is
-counted and reported in ``Sforce-Limit-Info``; faults (503, REQUEST_LIMIT_EXCEEDED,
-INVALID_SESSION_ID, dropped connections) can be injected.
+counted and reported in ``Sforce-Limit-Info``; faults (503, 429, REQUEST_LIMIT_EXCEEDED,
+INVALID_SESSION_ID, dropped connections, stalls past the client's timeout, truncated JSON) can be
+injected.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import secrets
 import ssl
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -148,7 +150,7 @@ def sf_datetime(value: datetime) -> str:
 class Fault:
     """Fail ``times`` REST calls after letting ``skip`` more pass."""
 
-    kind: str  # "503" | "limit" | "session" | "reset"
+    kind: str  # "503" | "429" | "limit" | "session" | "reset" | "stall" | "malformed"
     skip: int
     times: int
 
@@ -178,6 +180,7 @@ class FakeSalesforce:
         self.jwt_apps: dict[str, bytes] = {}
         self._cursors: dict[str, list[dict[str, Any]]] = {}
         self.deleted_log: dict[str, tuple[str, datetime]] = {}  # Id -> (sobject, deleted at)
+        self.stall_s = 2.0  # how long a "stall" fault holds the answer back
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
@@ -618,6 +621,7 @@ class RouteToFake(HTTPAdapter):
 
 ERRORS = {
     "503": (503, "SERVER_UNAVAILABLE", "Server temporarily unavailable."),
+    "429": (429, "TOO_MANY_REQUESTS", "Too many requests; try again later."),
     "limit": (403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."),
     "session": (401, "INVALID_SESSION_ID", "Session expired or invalid"),
 }
@@ -649,6 +653,14 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "reset":
             self.close_connection = True
             self.connection.shutdown(2)
+            return
+        if fault == "stall":
+            time.sleep(self.org.stall_s)  # the client times out; the answer goes nowhere
+            fault = None
+        if fault == "malformed":
+            self._send(
+                200, b'{"totalSize": 3, "done": true, "records": [{"attr', "application/json"
+            )
             return
         if fault is not None:
             status, code, message = ERRORS[fault]

@@ -249,13 +249,16 @@ class FakeSlack:
             return {"ok": False, "error": "user_not_found"}
         return {"ok": True, "user": user.payload()}
 
-    def _store_view(self, body: dict[str, Any], key: str) -> dict[str, Any]:
+    def _store_view(
+        self, body: dict[str, Any], key: str, view_id: str | None = None
+    ) -> dict[str, Any]:
         view = body.get("view")
         if isinstance(view, str):
             view = json.loads(view)
         if not isinstance(view, dict) or "type" not in view:
             return {"ok": False, "error": "invalid_arguments"}
-        stored = {**view, "id": f"V{next(self._ids):06d}", "team_id": TEAM_ID, "hash": "h1"}
+        view_id = view_id or f"V{next(self._ids):06d}"
+        stored = {**view, "id": view_id, "team_id": TEAM_ID, "hash": "h1"}
         with self._lock:
             self.views[key] = stored
         return {"ok": True, "view": stored}
@@ -267,7 +270,9 @@ class FakeSlack:
         return self._store_view(body, trigger)
 
     def _m_views_update(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self._store_view(body, str(body.get("view_id") or body.get("external_id")))
+        # Slack keeps a view's id across updates (a submission names the view it came from).
+        view_id = str(body.get("view_id") or body.get("external_id"))
+        return self._store_view(body, view_id, view_id if body.get("view_id") else None)
 
     def _m_views_publish(self, body: dict[str, Any]) -> dict[str, Any]:
         user = str(body.get("user_id", ""))

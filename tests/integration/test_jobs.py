@@ -418,7 +418,15 @@ def test_start_scheduler_registers_every_job_and_catches_up(
     scheduler = start_scheduler(runner)
     try:
         jobs = {job.id: job for job in scheduler.get_jobs()}
-        assert set(jobs) == {"sync", "snapshot", "nudges", "digest", "contests", "deliver"}
+        assert set(jobs) == {
+            "sync",
+            "snapshot",
+            "nudges",
+            "digest",
+            "contests",
+            "followups",
+            "deliver",
+        }
         assert jobs["nudges"].misfire_grace_time == 180 * 60
         assert jobs["nudges"].coalesce and jobs["nudges"].max_instances == 1
         deadline = datetime.now(UTC) + timedelta(seconds=20)

@@ -5,16 +5,31 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, date, datetime
+import threading
+import time
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
 
 import app
-from domain.coaching import Role, Viewer
+from domain.coaching import NoteDraft, Role, SavedNote, Viewer
+from storage import migrate
 from storage.db import session_scope
-from storage.models import Rep
-from storage.notes import add_note, follow_ups_due, manager_chain, mark_done, notes_about
+from storage.models import CoachingNote, Rep
+from storage.notes import (
+    add_note,
+    follow_ups_due,
+    follow_ups_to_remind,
+    manager_chain,
+    mark_done,
+    mark_reminded,
+    note_for,
+    notes_about,
+    open_follow_ups,
+    save_note,
+    written_by,
+)
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
@@ -31,6 +46,7 @@ def org(engine: Engine) -> dict[str, int]:
             email="m@x.com",
             role="manager",
             manager_id=director.id,
+            slack_user_id="UMAN",
         )
         other = Rep(
             source="t",
@@ -132,3 +148,151 @@ def test_notes_export_as_csv_and_json(
     with pytest.raises(SystemExit) as done:
         app.main(["notes", "export", "--rep", "r@x.com", "--format", "pdf"])
     assert done.value.code == 2
+
+
+def draft(ids: dict[str, int], key: str | None, text: str = "n", **extra: object) -> NoteDraft:
+    return NoteDraft(
+        rep_id=ids["rep"],
+        template="one_on_one",
+        text=text,
+        submission_key=key,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def test_one_note_per_submitted_form_even_when_two_submissions_race(engine: Engine) -> None:
+    ids = org(engine)
+    with session_scope(engine) as session:
+        first = save_note(
+            session, draft(ids, "slack:T:V1"), manager_id=ids["manager"], scorecard=None, now=NOW
+        )
+        again = save_note(
+            session,
+            draft(ids, "slack:T:V1", "resent"),
+            manager_id=ids["manager"],
+            scorecard=None,
+            now=NOW,
+        )
+        other = save_note(
+            session, draft(ids, "slack:T:V2"), manager_id=ids["manager"], scorecard=None, now=NOW
+        )
+        unkeyed = [
+            save_note(session, draft(ids, None), manager_id=ids["manager"], scorecard=None, now=NOW)
+            for _ in range(2)
+        ]
+    assert first.created and not again.created and again.id == first.id
+    assert other.created and other.id != first.id
+    assert all(s.created for s in unkeyed) and unkeyed[0].id != unkeyed[1].id
+
+    # Two instances handle the same resend at once: the second waits for the first and finds it.
+    results: list[SavedNote] = []
+    holding = threading.Event()
+    with session_scope(engine) as session:
+        results.append(
+            save_note(
+                session,
+                draft(ids, "slack:T:V3"),
+                manager_id=ids["manager"],
+                scorecard=None,
+                now=NOW,
+            )
+        )
+
+        def second() -> None:
+            holding.set()
+            with session_scope(engine) as other_session:
+                results.append(
+                    save_note(
+                        other_session,
+                        draft(ids, "slack:T:V3", "twin"),
+                        manager_id=ids["manager"],
+                        scorecard=None,
+                        now=NOW,
+                    )
+                )
+
+        racer = threading.Thread(target=second)
+        racer.start()
+        holding.wait(5)
+        time.sleep(0.2)  # the second submission is now blocked on the first's transaction
+    racer.join(10)
+    assert [r.created for r in results] == [True, False]
+    assert results[0].id == results[1].id
+    with session_scope(engine) as session:
+        texts = [n.text for n in notes_about(session, rep_id=ids["rep"], viewer=None)]
+    assert "twin" not in texts and "resent" not in texts and len(texts) == 5
+
+
+def test_mark_done_once_reads_for_the_home_tab_and_reminders(engine: Engine) -> None:
+    ids = org(engine)
+    manager, other, rep = (
+        Viewer(ids["manager"], Role.MANAGER),
+        Viewer(ids["other"], Role.MANAGER),
+        Viewer(ids["rep"], Role.REP),
+    )
+    due = date(2026, 11, 30)
+    with session_scope(engine) as session:
+        private = save_note(
+            session,
+            draft(ids, "k1", "private", follow_up_on=due),
+            manager_id=ids["manager"],
+            scorecard=None,
+            now=NOW,
+        ).id
+        shared = save_note(
+            session,
+            draft(ids, "k2", "shared", shared_with_rep=True),
+            manager_id=ids["manager"],
+            scorecard=None,
+            now=NOW,
+        ).id
+    with session_scope(engine) as session:
+        assert note_for(session, note_id=private, viewer=other) is None
+        assert note_for(session, note_id=private, viewer=rep) is None
+        assert note_for(session, note_id=shared, viewer=rep) is not None
+        assert [n.id for n in written_by(session, manager_id=ids["manager"], limit=5)] == [
+            shared,
+            private,
+        ]
+        assert [n.id for n in open_follow_ups(session, manager_id=ids["manager"], limit=5)] == [
+            private
+        ]
+        assert follow_ups_to_remind(session, until=due - timedelta(days=1)) == []
+    with session_scope(engine) as session:
+        (reminder,) = follow_ups_to_remind(session, until=due)
+        assert reminder.note.id == private and reminder.manager_slack_id == "UMAN"
+        assert reminder.rep.email == "r@x.com"
+        mark_reminded(session, note_id=private, due=due)
+    with session_scope(engine) as session:
+        assert follow_ups_to_remind(session, until=due) == []
+        assert mark_done(session, note_id=private, viewer=other, now=NOW) is None
+        assert mark_done(session, note_id=private, viewer=rep, now=NOW) is None
+        assert mark_done(session, note_id=private, viewer=manager, now=NOW) is True
+    later = NOW + timedelta(hours=1)
+    with session_scope(engine) as session:
+        assert (
+            mark_done(
+                session, note_id=private, viewer=Viewer(ids["director"], Role.MANAGER), now=later
+            )
+            is False
+        )
+        view = note_for(session, note_id=private, viewer=manager)
+        assert view is not None and view.done
+        assert view.done_at is not None and view.done_at.startswith("2026-11-23T15:00")
+        assert open_follow_ups(session, manager_id=ids["manager"], limit=5) == []
+        row = session.get(CoachingNote, private)
+        assert row is not None and row.done_by_id == ids["manager"]
+
+
+def test_the_follow_up_columns_migrate_down_and_up(engine: Engine) -> None:
+    migrate.downgrade(engine, "0001")
+    columns = {c["name"] for c in inspect(engine).get_columns("coachingnote")}
+    assert "submission_key" not in columns and "shared_with_rep" in columns
+    migrate.upgrade(engine)
+    columns = {c["name"] for c in inspect(engine).get_columns("coachingnote")}
+    assert {"submission_key", "reminded_for", "done_at", "done_by_id"} <= columns
+    ids = org(engine)
+    with session_scope(engine) as session:
+        assert save_note(
+            session, draft(ids, "k"), manager_id=ids["manager"], scorecard=None, now=NOW
+        ).created

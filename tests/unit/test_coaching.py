@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time
+
 import pytest
 
 from domain.coaching import (
     TEMPLATES,
+    KpiChange,
     Role,
     UnknownTemplate,
     Viewer,
     can_coach,
     can_read_note,
+    change_line,
     compose_note,
+    escape_mrkdwn,
+    follow_up_is_due,
+    follow_up_key,
     scorecard_change,
     template,
+    text_pieces,
 )
 
 REP, MANAGER, DIRECTOR, OTHER_MANAGER, ADMIN = 10, 2, 1, 3, 99
@@ -76,3 +84,35 @@ def test_scorecard_change_compares_kpi_by_kpi() -> None:
     assert changes["wins"].then_percent == 25.0
     assert changes["wins"].now_percent == 75.0
     assert changes["prospecting"].now_percent is None
+
+
+def test_a_follow_up_is_due_from_the_managers_morning_of_its_date() -> None:
+    due, morning = date(2026, 11, 24), time(8, 30)
+    assert not follow_up_is_due(due, datetime(2026, 11, 23, 23, 0), morning)
+    assert not follow_up_is_due(due, datetime(2026, 11, 24, 8, 29), morning)
+    assert follow_up_is_due(due, datetime(2026, 11, 24, 8, 30), morning)
+    assert follow_up_is_due(due, datetime(2026, 11, 25, 6, 0), morning)  # missed: send at once
+    assert follow_up_key(7, due) == "followup:7:2026-11-24"
+
+
+@pytest.mark.parametrize("limit", [40, 100, 3000])
+def test_long_marked_up_text_splits_into_pieces_that_join_back_exactly(limit: int) -> None:
+    typed = ("*Bold* _it_ <@U123> & `code` > quote\n" + "word " * 30) * 40
+    escaped = escape_mrkdwn(typed)
+    pieces = text_pieces(escaped, limit)
+    assert "".join(pieces) == escaped
+    assert all(0 < len(p) <= limit for p in pieces)
+    for piece in pieces:  # no entity is cut in two
+        assert not piece.endswith(("&", "&a", "&am", "&amp", "&l", "&lt", "&g", "&gt"))
+    assert text_pieces("") == [""]
+    assert escape_mrkdwn("<@U1> & >") == "&lt;@U1&gt; &amp; &gt;"
+
+
+def test_a_change_line_says_then_now_and_the_pace_change() -> None:
+    change = KpiChange("wins", 1, 3, 25.0, 75.0, "behind", "ahead")
+    assert (
+        change_line(change, "Wins")
+        == "Wins: 1 (25% of goal) → 3 (75% of goal) ▲, pace behind → ahead"
+    )
+    flat = KpiChange("calls", 2.5, 2.5, None, None, "no_goal", "no_goal")
+    assert change_line(flat, "Calls") == "Calls: 2.5 → 2.5 ="

@@ -118,7 +118,7 @@ def test_job_table_ids_and_sync_cadence() -> None:
         schedules=ScheduleConfig(sync_minutes={"sandbox": 15, "salesforce": 30, "hubspot": 45})
     )
     jobs = {job.id: job for job in build_jobs(config)}
-    assert list(jobs) == ["sync", "snapshot", "nudges", "digest", "contests"]
+    assert list(jobs) == ["sync", "snapshot", "nudges", "digest", "contests", "followups"]
     assert jobs["contests"].delivers and jobs["contests"].schedule.describe() == "every 15 min"
     assert sync_interval(config) == 15
     assert jobs["sync"].schedule.describe() == "every 15 min"

@@ -117,7 +117,8 @@ const BlockKit = (() => {
         if (item.initial_option) s.value = item.initial_option.value;
         s.addEventListener("change", () => {
           const o = groups.find((x) => x.value === s.value);
-          if (o && !ctx.inView) ctx.onAction({ type: item.type, action_id: actionId, block_id: blockId, selected_option: o }, item);
+          // In a view only an input block with dispatch_action sends the choice at once.
+          if (o && (!ctx.inView || ctx.dispatch)) ctx.onAction({ type: item.type, action_id: actionId, block_id: blockId, selected_option: o }, item);
         });
         s.stateOf = () => {
           const o = groups.find((x) => x.value === s.value);
@@ -217,7 +218,7 @@ const BlockKit = (() => {
       }
       case "input": {
         const label = el("label", "bk-label", textObject(b.label) + (b.optional ? ' <span class="optional">(optional)</span>' : ""));
-        wrap.append(label, element(b.element, blockId, ctx));
+        wrap.append(label, element(b.element, blockId, b.dispatch_action ? { ...ctx, dispatch: true } : ctx));
         if (b.hint) wrap.append(el("div", "bk-hint", textObject(b.hint)));
         break;
       }
