@@ -394,9 +394,15 @@ class Runtime:
         """Return the scorecard service over one unit of work's stores."""
         metrics = stores.metrics
         version = metrics.data_version() if isinstance(metrics, SqlMetricsStore) else None
+        # Goal writes move the data version, so the goals read once serve every request on it.
+        goals = (
+            stores.goals.goals()
+            if version is None
+            else self.rank_cache.shared(("goals", version), lambda: tuple(stores.goals.goals()))
+        )
         return Scorecards(
             metrics,
-            stores.goals.goals(),
+            goals,
             KpiCatalog(self.definitions),
             scorecard_rules(self.config),
             rank_cache=self.rank_cache,

@@ -126,7 +126,7 @@ def my_stats(deps: BotDeps, rep: RepProfile, period: Period) -> MyStats:
         scorecards: Scorecards = deps.scorecards(stores)
         card = scorecards.scorecard(rep, period, deps.now())
         names = [n for n in scorecards.kpis.names() if n in card.lines][:CHART_KPIS]
-        daily = stores.metrics.daily([rep.id], card.range, kpis=names).get(rep.id, {})
+        daily = card.daily
         trend = []
         for name in names:
             target = scorecards.resolver.target(name, subject_of(rep), card.range, period)

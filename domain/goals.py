@@ -121,6 +121,21 @@ class TargetResolver:
         self._period_days: dict[tuple[Period, date], int] = {}
         self._cache: dict[tuple[object, ...], Target | None] = {}
         self._by_subject: dict[tuple[object, ...], Target | None] = {}
+        self._signatures: dict[GoalSubject, tuple[object, ...]] = {}
+
+    def signature(self, subject: GoalSubject) -> tuple[object, ...]:
+        """Return all that ``subject``'s targets depend on besides the range and KPI.
+
+        That is the goals that apply to them and their start date: two reps with the same
+        signature get the same target for every KPI and range, so boards resolve per group.
+        """
+        found = self._signatures.get(subject)
+        if found is None:
+            applying = tuple(
+                id(g) for goals in self._by_kpi.values() for g in goals if g.applies_to(subject)
+            )
+            found = self._signatures[subject] = (applying, subject.start_date)
+        return found
 
     def target(
         self, kpi: str, subject: GoalSubject, rng: DateRange, prefer: Period | None = None

@@ -21,9 +21,16 @@ from domain.consistency import streak
 from domain.goals import Goal, GoalSubject, Target, TargetResolver
 from domain.kpis import KpiCatalog, KpiKind
 from domain.leaderboard import RankBy, Ranked, Standing, rank
-from domain.pacing import DEFAULT_BAND, Pace, expected_to_date, pace
+from domain.pacing import DEFAULT_BAND, Pace, expected_to_date, pace, percent
 from domain.ports import MetricsStore, RepProfile
-from domain.scoring import DEFAULT_CAP, CompositeScore, blend, composite
+from domain.scoring import (
+    DEFAULT_CAP,
+    CompositeScore,
+    blend,
+    blended_value,
+    composite,
+    composite_value,
+)
 from domain.timeutil import DateRange, Period, period_range, period_to_date, zone
 
 ACTIVITY_SCORE = "activity_score"
@@ -80,6 +87,9 @@ class Scorecard:
     rank_by: RankBy = RankBy.PERCENT
     count_ranked: frozenset[str] = frozenset()
     data_as_of: datetime | None = None
+    # The rep's KPI -> day -> value over ``range`` (days without data absent), read with the
+    # streaks' window so a trend chart of the card needs no read of its own.
+    daily: dict[str, dict[date, float]] = field(default_factory=dict, compare=False, repr=False)
 
     def to_json(self) -> dict[str, object]:
         """Return DESIGN.md's `pacesetter stats --json` shape (extra keys only added)."""
@@ -156,6 +166,20 @@ SCORE_PERIODS = {
 
 RankKey = tuple[object, DateRange, date, RankBy, bool]
 T = TypeVar("T")
+
+
+def streak_window(progress: Progress) -> DateRange:
+    """Return the days a streak is counted over, up to ``progress``'s day."""
+    return DateRange(progress.day - timedelta(days=STREAK_LOOKBACK_DAYS), progress.day)
+
+
+def slice_series(
+    series: Mapping[str, Mapping[date, float]], rng: DateRange
+) -> dict[str, dict[date, float]]:
+    """Return the part of a KPI -> day -> value series within ``rng`` (empty KPIs dropped)."""
+    days = rng.days()
+    sliced = {kpi: {d: values[d] for d in days if d in values} for kpi, values in series.items()}
+    return {kpi: values for kpi, values in sliced.items() if values}
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +271,7 @@ class Scorecards:
         # once per distinct (period, moment) and (target, period, moment), not once per rep.
         self._elapsed: dict[tuple[DateRange, Progress], Elapsed] = {}
         self._expected: dict[tuple[int, DateRange, Progress], float] = {}
+        self._days: dict[DateRange, list[date]] = {}
 
     def resolver_goals(self) -> list[Goal]:
         """Return the goals this service resolves against."""
@@ -369,17 +394,26 @@ class Scorecards:
         names = [n for n in weights if n in set(self.kpis.names())]
         sums = {p: self._period_totals(p, as_of, names) for p in periods}
         progress = Progress.end_of(as_of)
+        # The score needs each KPI's percent of expected-to-date. Reps with the same goals
+        # (the resolver's signature) share every expected figure: work those out once per
+        # group and period, then it is a division per rep and KPI (what ``paces`` and
+        # ``composite`` would compute, without building a Pace per rep, KPI and period).
+        expected_by: dict[tuple[object, Period], dict[str, float | None]] = {}
         standings = []
         for rep in reps:
-            parts = [
-                composite(
-                    self.paces(rep, p, progress, sums[p].get(rep.id, {}), names)[2],
-                    weights,
-                    cap=self.rules.cap,
-                )
-                for p in periods
-            ]
-            value = blend(parts).value
+            subject = subject_of(rep)
+            signature = self.resolver.signature(subject)
+            values: list[float | None] = []
+            for p in periods:
+                expected = expected_by.get((signature, p))
+                if expected is None:
+                    expected = expected_by[(signature, p)] = self._expected_all(
+                        subject, p, progress, names
+                    )
+                actuals = sums[p].get(rep.id, {})
+                percents = {n: percent(actuals.get(n, 0.0), expected[n]) for n in names}
+                values.append(composite_value(percents, weights, cap=self.rules.cap))
+            value = blended_value(values)
             # A score is already a percent of pace; rank it as the actual against a goal of 100.
             standings.append(
                 Standing(
@@ -392,6 +426,22 @@ class Scorecards:
                 )
             )
         return rank(standings, RankBy.PERCENT)
+
+    def _expected_all(
+        self, subject: GoalSubject, period: Period, progress: Progress, names: Sequence[str]
+    ) -> dict[str, float | None]:
+        """Return each KPI's expected-to-date for ``subject`` (None without a goal)."""
+        rng = period_range(period, progress.day)
+        key = (rng, progress)
+        time = self._elapsed.get(key)
+        if time is None:
+            time = self._elapsed[key] = elapsed(self.rules.calendar, rng, progress)
+        return {
+            name: self._expected_of(
+                self.resolver.target(name, subject, rng, period), rng, progress, time
+            )
+            for name in names
+        }
 
     def scorecard(
         self,
@@ -410,14 +460,19 @@ class Scorecards:
         """
         progress = self.progress(rep, when)
         needed = {period, *SCORE_PERIODS[KpiKind.LEADING], *SCORE_PERIODS[KpiKind.LAGGING]}
-        totals = {
-            p: self.store.totals(period_to_date(p, progress.day), rep_ids=[rep.id]).get(rep.id, {})
-            for p in needed
-        }
+        # The period sums and the previous period's, read together (one conditional sum).
+        ranges = {p: period_to_date(p, progress.day) for p in needed}
+        before = self._previous_range(period, progress.day)
+        sums = self.store.range_totals([*ranges.values(), before], [rep.id])
+        totals = {p: sums[r].get(rep.id, {}) for p, r in ranges.items()}
         rng, time, paces = self.paces(rep, period, progress, totals[period])
         activity, results = self.scores(rep, progress, totals)
-        previous = self._previous(rep, period, progress.day)
-        streaks = self._streaks(rep, progress)
+        previous = sums[before].get(rep.id, {})
+        # The streaks' window and the period's, read together (the card keeps the period's).
+        window = streak_window(progress)
+        window = DateRange(min(window.start, rng.start), max(window.end, rng.end))
+        series = self.store.daily([rep.id], window).get(rep.id, {})
+        streaks = self._streaks(rep, progress, series)
         ranks: dict[str, int | None] = {}
         ranked, by_count = 0, frozenset[str]()
         if with_ranks:
@@ -435,22 +490,25 @@ class Scorecards:
         }
         return Scorecard(
             rep, period, rng, progress.day, time, lines, activity, results, ranks, ranked, by,
-            by_count, self.store.data_as_of(),
+            by_count, self.store.data_as_of(), slice_series(series, rng),
         )  # fmt: skip
 
-    def _previous(self, rep: RepProfile, period: Period, day: date) -> dict[str, float]:
-        """Return the previous period's totals over the same number of days into it."""
+    @staticmethod
+    def _previous_range(period: Period, day: date) -> DateRange:
+        """Return the previous period over the same number of days into it as ``day``."""
         current = period_range(period, day)
         before = period_range(period, current.start - timedelta(days=1))
         offset = (day - current.start).days
-        end = min(before.end, before.start + timedelta(days=offset))
-        return self.store.totals(DateRange(before.start, end), rep_ids=[rep.id]).get(rep.id, {})
+        return DateRange(before.start, min(before.end, before.start + timedelta(days=offset)))
 
-    def _streaks(self, rep: RepProfile, progress: Progress) -> dict[str, int]:
+    def _streaks(
+        self, rep: RepProfile, progress: Progress, series: dict[str, dict[date, float]]
+    ) -> dict[str, int]:
         """Return, per KPI with a daily goal, the working days in a row the goal was met."""
-        rng = DateRange(progress.day - timedelta(days=STREAK_LOOKBACK_DAYS), progress.day)
-        series = self.store.daily([rep.id], rng).get(rep.id, {})
-        days = self.rules.calendar.working_days(rng)
+        rng = streak_window(progress)  # ``series`` may be wider: only these days are looked up
+        days = self._days.get(rng)
+        if days is None:  # a run's reps share their windows
+            days = self._days[rng] = self.rules.calendar.working_days(rng)
         subject = subject_of(rep)
         out: dict[str, int] = {}
         for name in self.kpis.names():

@@ -54,16 +54,46 @@ def composite(
         if paced is None or weight <= 0 or paced.percent_of_expected is None:
             continue
         parts.append(ScorePart(kpi, min(cap, paced.percent_of_expected), weight))
-    total = sum(p.weight for p in parts)
+    value = _weighted_mean([(p.percent, p.weight) for p in parts])
+    return CompositeScore(value, parts) if value is not None else CompositeScore(None, [])
+
+
+def composite_value(
+    percents: Mapping[str, float | None], weights: Mapping[str, float], *, cap: float = DEFAULT_CAP
+) -> float | None:
+    """Return ``composite``'s value from each KPI's percent of expected, without its parts.
+
+    For boards, which rank thousands of reps on the number alone; same arithmetic, same
+    order, so the same float as ``composite(...).value``.
+    """
+    return _weighted_mean(
+        [
+            (min(cap, value), weight)
+            for kpi, weight in weights.items()
+            if weight > 0 and (value := percents.get(kpi)) is not None
+        ]
+    )
+
+
+def _weighted_mean(parts: list[tuple[float, float]]) -> float | None:
+    total = sum(weight for _, weight in parts)
     if not parts or total <= 0:
-        return CompositeScore(None, [])
-    return CompositeScore(sum(p.percent * p.weight for p in parts) / total, parts)
+        return None
+    return sum(value * weight for value, weight in parts) / total
 
 
 def blend(scores: list[CompositeScore]) -> CompositeScore:
     """Average several scores (e.g. month and quarter results), keeping every part."""
     present = [s for s in scores if s.value is not None]
-    if not present:
+    value = blended_value([s.value for s in present])
+    if value is None:
         return CompositeScore(None, [])
-    value = sum(s.value for s in present if s.value is not None) / len(present)
     return CompositeScore(value, [p for s in present for p in s.parts])
+
+
+def blended_value(values: list[float | None]) -> float | None:
+    """Return ``blend``'s value from the scores' values alone (None ones left out)."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    return sum(present) / len(present)

@@ -21,6 +21,8 @@ from jobs.messages import DigestContent, TeamKpi
 
 DIAGNOSIS_WINDOW_DAYS = 28
 DAILY_MARGIN = timedelta(days=8)
+# A scorecard reads its period with its streaks, so a week card of a Monday reads to Sunday.
+DAILY_AHEAD = timedelta(days=14)
 TeamFunnels = tuple[list[RepFunnel], dict[int, RepFunnel], dict[str, list[RepFunnel]]]
 SUGGESTIONS = {
     "prospecting": "Block your first hour for prospecting before anything else: volume is "
@@ -82,17 +84,30 @@ class ChunkMetrics:
         cached = self._totals[key]
         return {r: dict(cached[r]) for r in rep_ids or () if r in cached}
 
+    def range_totals(
+        self, ranges: Sequence[DateRange], rep_ids: Sequence[int]
+    ) -> dict[DateRange, dict[int, dict[str, float]]]:
+        """Return the sums of each range, the ranges not yet read read for the chunk at once."""
+        if not self._covers(rep_ids, None):
+            return self.inner.range_totals(ranges, rep_ids)
+        missing = [r for r in dict.fromkeys(ranges) if (r.start, r.end) not in self._totals]
+        if missing:
+            for rng, sums in self.inner.range_totals(missing, self.rep_ids).items():
+                self._totals[(rng.start, rng.end)] = sums
+        return {rng: self.totals(rng, rep_ids=rep_ids) for rng in ranges}
+
     def daily(
         self, rep_ids: Sequence[int], rng: DateRange, *, kpis: Sequence[str] | None = None
     ) -> dict[int, dict[str, dict[date, float]]]:
         """Return rep -> kpi -> day -> value, from the chunk's cached query when it can."""
         if not self._covers(rep_ids, kpis):
             return self.inner.daily(rep_ids, rng, kpis=kpis)
-        # A nudge reads two streak windows a day or a week apart: read one a little wider
-        # than asked and slice both from it, rather than 92 days of the chunk twice.
+        # A nudge reads two streak windows a day or a week apart (each with its period, up to
+        # a week ahead): read one wider than asked and slice both from it, rather than 92
+        # days of the chunk twice.
         key = next(((s, e) for s, e in self._daily if s <= rng.start and rng.end <= e), None)
         if key is None:
-            key = (rng.start - DAILY_MARGIN, rng.end + DAILY_MARGIN)
+            key = (rng.start - DAILY_MARGIN, rng.end + DAILY_AHEAD)
             self._daily[key] = self.inner.daily(self.rep_ids, DateRange(*key))
         cached = self._daily[key]
         if key == (rng.start, rng.end):

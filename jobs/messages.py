@@ -7,9 +7,11 @@ move them to bot/blocks/ unchanged.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -65,6 +67,19 @@ def nudge_buttons(content: NudgeContent) -> ActionsBlock:
     )
 
 
+@lru_cache(maxsize=64)
+def _buttons_json(local_date: date, kind: NudgeKind) -> str:
+    """Return the buttons' Block Kit as JSON: the same for every rep nudged that day."""
+    content = NudgeContent(rep_id=0, rep_name="", local_date=local_date, kind=kind)
+    return json.dumps(nudge_buttons(content).to_dict())
+
+
+def _buttons(content: NudgeContent) -> dict[str, object]:
+    """Return the nudge's buttons as a dict (a fresh one: built and validated once a day)."""
+    found: dict[str, object] = json.loads(_buttons_json(content.local_date, content.kind))
+    return found
+
+
 def nudge_message(content: NudgeContent) -> Rendered:
     """Render a rep's nudge: yesterday against goal, today's target, streak, one suggestion."""
     if content.welcome:
@@ -107,8 +122,7 @@ def nudge_message(content: NudgeContent) -> Rendered:
             SectionBlock(text=MarkdownTextObject(text=f"*One thing to try*\n{content.suggestion}"))
         )
         text_parts.append(f"Try: {content.suggestion}")
-    blocks.append(nudge_buttons(content))
-    return " ".join(text_parts), _dump(blocks)
+    return " ".join(text_parts), [*_dump(blocks), _buttons(content)]
 
 
 def welcome_message(content: NudgeContent) -> Rendered:

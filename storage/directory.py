@@ -11,6 +11,7 @@ from sqlmodel import Session, col
 
 from domain.ports import LinkChange, RepProfile
 from domain.timeutil import local_day, zone
+from storage.metrics import PROFILE_COLUMNS
 from storage.models import Activity, DirtyDay, Opportunity, Rep, StageChange
 
 MAX_HIERARCHY_DEPTH = 32
@@ -42,17 +43,15 @@ class SqlDirectory:
 
     def by_slack_id(self, slack_user_id: str) -> RepProfile | None:
         """Return the rep linked to ``slack_user_id`` (active ones first)."""
-        row = (
-            self.session.execute(
-                select(Rep)
-                .where(col(Rep.slack_user_id) == slack_user_id)
-                .order_by(col(Rep.active).desc(), col(Rep.id))
-                .limit(1)
-            )
-            .scalars()
-            .first()
-        )
-        return profile(row) if row is not None else None
+        # Plain columns, not an ORM object: this runs on the acknowledgement path of every
+        # command, and building an identity-mapped Rep costs more than the query.
+        row = self.session.execute(
+            select(*PROFILE_COLUMNS)
+            .where(col(Rep.slack_user_id) == slack_user_id)
+            .order_by(col(Rep.active).desc(), col(Rep.id))
+            .limit(1)
+        ).first()
+        return RepProfile(*row) if row is not None else None
 
     def by_email(self, email: str) -> RepProfile | None:
         """Return the rep with ``email`` (case-insensitive), active ones first."""

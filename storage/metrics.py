@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, cast
 
-from sqlalchemy import and_, func, select, union_all
+from sqlalchemy import and_, bindparam, case, func, select, union_all
 from sqlmodel import Session, col
 
 from domain.funnel import OpportunityPath, StageInfo
@@ -25,6 +26,7 @@ from storage.models import (
     PipelineStage,
     Rep,
     StageChange,
+    SyncState,
 )
 from storage.queries import data_as_of
 
@@ -45,6 +47,33 @@ PROFILE_COLUMNS = (
 )
 
 
+@lru_cache(maxsize=16)
+def _range_totals_query(ranges: int) -> Any:
+    """Return the conditional sums of ``ranges`` date ranges, built once (it runs per command).
+
+    Bound as ``first``/``last`` (the union), ``startN``/``endN`` and the rep ``ids``.
+    """
+    snap = DailySnapshot
+    day = col(snap.day)
+    sums = [
+        func.sum(
+            case(
+                (and_(day >= bindparam(f"start{n}"), day <= bindparam(f"end{n}")), col(snap.value))
+            )
+        )
+        for n in range(ranges)
+    ]
+    return (
+        select(col(snap.rep_id), col(snap.kpi), *sums)
+        .where(
+            day >= bindparam("first"),
+            day <= bindparam("last"),
+            col(snap.rep_id).in_(bindparam("ids", expanding=True)),
+        )
+        .group_by(col(snap.rep_id), col(snap.kpi))
+    )
+
+
 def _profile(row: Any) -> RepProfile:
     return RepProfile(*row)
 
@@ -54,6 +83,7 @@ class SqlMetricsStore:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._as_of: tuple[datetime | None, ...] = ()
 
     def reps(self, *, active_only: bool = True) -> list[RepProfile]:
         """Return the reps by name, active ones only by default."""
@@ -90,6 +120,35 @@ class SqlMetricsStore:
             for rep_id, kpi, total in rows:
                 out[rep_id][kpi] = float(total or 0.0)
         return dict(out)
+
+    def range_totals(
+        self, ranges: Sequence[DateRange], rep_ids: Sequence[int]
+    ) -> dict[DateRange, dict[int, dict[str, float]]]:
+        """Return rep -> kpi -> SUM(value) for each range, from one scan of their union.
+
+        One conditional sum per range (``SUM(CASE WHEN day in range ...)``); a KPI without a
+        row in a range is left out of that range, as ``totals`` leaves it out.
+        """
+        wanted = list(dict.fromkeys(ranges))
+        out: dict[DateRange, dict[int, dict[str, float]]] = {rng: {} for rng in wanted}
+        if not wanted:
+            return out
+        query = _range_totals_query(len(wanted))
+        params: dict[str, object] = {
+            "first": min(r.start for r in wanted),
+            "last": max(r.end for r in wanted),
+        }
+        for n, rng in enumerate(wanted):
+            params[f"start{n}"], params[f"end{n}"] = rng.start, rng.end
+        ids = list(rep_ids)
+        conn = self.session.connection()
+        for i in range(0, len(ids), IN_CHUNK):
+            rows = conn.execute(query, {**params, "ids": ids[i : i + IN_CHUNK]}).all()
+            for rep_id, kpi, *values in rows:
+                for rng, total in zip(wanted, values, strict=True):
+                    if total is not None:
+                        out[rng].setdefault(rep_id, {})[kpi] = float(total)
+        return out
 
     def daily(
         self, rep_ids: Sequence[int], rng: DateRange, *, kpis: Sequence[str] | None = None
@@ -214,11 +273,24 @@ class SqlMetricsStore:
     def data_version(self) -> int | None:
         """Return the counter every write to snapshots, reps and goals moves (migration 0002).
 
-        None when the row is missing (an emptied database): then nothing may be cached.
+        None when the row is missing (an emptied database): then nothing may be cached. The
+        same round trip reads data-as-of (sync state is not versioned), which this store
+        then answers without asking again: every scorecard wants both.
         """
-        return self.session.connection().execute(select(col(MetricsVersion.version))).scalar()
+        as_of = (
+            select(func.min(col(SyncState.last_success)))
+            .where(col(SyncState.last_success).is_not(None))
+            .scalar_subquery()
+        )
+        row = self.session.connection().execute(select(col(MetricsVersion.version), as_of)).first()
+        if row is None:
+            return None
+        self._as_of = (row[1],)
+        return cast(int | None, row[0])
 
     def data_as_of(self) -> datetime | None:
         """Return the oldest last-successful-sync time across synced objects."""
+        if self._as_of:
+            return self._as_of[0]
         with self.session.no_autoflush:
             return data_as_of(self.session)

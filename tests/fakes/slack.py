@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import secrets
 import threading
 import time
 import urllib.parse
@@ -440,6 +441,13 @@ def event_callback(event: dict[str, Any], event_id: str) -> dict[str, Any]:
 # signed requests to the app ------------------------------------------------------------------
 
 
+# Slack's trigger ids are unique; the bot claims each one once in its database (bot/dedupe.py),
+# so senders must never repeat one: not in one process (a benchmark makes a sender per run of
+# requests), nor across processes on a reused database (the benchmarks' generated orgs).
+_TRIGGERS = itertools.count(1)
+_RUN = secrets.token_hex(4)
+
+
 class SlackSender:
     """Send requests to the app the way Slack does: signed, over HTTP, to /slack/events."""
 
@@ -482,7 +490,7 @@ class SlackSender:
                 user_id,
                 channel_id=channel_id,
                 response_url=self.response_url(),
-                trigger_id=f"trigger-{next(self._ids)}",
+                trigger_id=f"trigger-{next(_TRIGGERS)}-{_RUN}",
             )
         )
 
@@ -511,7 +519,7 @@ class SlackSender:
             user_id,
             action_id,
             value,
-            trigger_id=f"trigger-{next(self._ids)}",
+            trigger_id=f"trigger-{next(_TRIGGERS)}-{_RUN}",
             response_url=self.response_url(),
             block_id=block_id,
             view=view,
@@ -530,7 +538,7 @@ class SlackSender:
             "team": {"id": TEAM_ID, "domain": "pacesetter-test"},
             "user": {"id": user_id, "team_id": TEAM_ID},
             "api_app_id": "A0PACE",
-            "trigger_id": f"trigger-{next(self._ids)}",
+            "trigger_id": f"trigger-{next(_TRIGGERS)}-{_RUN}",
             "view": submitted,
         }
         return self._interaction(payload)

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from config import AppConfig, ScheduleConfig
 from domain.nudges import KpiResult, NudgeContent, NudgeKind
 from domain.ports import FollowUp
-from jobs.messages import DigestContent, TeamKpi, digest_message, nudge_message
+from jobs.messages import DigestContent, TeamKpi, digest_message, nudge_buttons, nudge_message
 from jobs.registry import build_jobs, sync_interval
 from jobs.schedules import Every, Weekly, slot_name
 
@@ -62,6 +62,17 @@ def test_on_pace_weekly_and_welcome_variants() -> None:
     welcome, blocks = nudge_message(content(welcome=True, results=()))
     assert welcome.startswith("Welcome to Pacesetter, Ada!") and "0" not in welcome
     assert blocks[0]["type"] == "header"
+
+
+def test_buttons_built_once_a_day_are_the_same_and_not_shared() -> None:
+    """The buttons' Block Kit is cached per day and kind: still right, and each message's own."""
+    for kind in (NudgeKind.DAILY, NudgeKind.WEEKLY):
+        for day in (DAY, DAY + timedelta(days=1)):
+            nudge = content(kind=kind, local_date=day)
+            first, second = nudge_message(nudge)[1][-1], nudge_message(nudge)[1][-1]
+            assert first == nudge_buttons(nudge).to_dict()
+            first["block_id"] = "changed"
+            assert second["block_id"] == "nudge_actions"
 
 
 def test_digest_lists_pacing_who_is_behind_and_follow_ups() -> None:

@@ -1,0 +1,94 @@
+"""The batched reads and shortcuts of the hot paths give what the plain ones give.
+
+/mystats reads its five period sums in one conditional-sum query and its daily series once;
+the score boards resolve targets per group of reps with the same goals; the data version
+brings data-as-of along. Each is checked here against the slower path it replaced, on
+SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine, update
+from sqlmodel import col
+
+from domain.goals import Goal, Scope
+from domain.scorecard import ACTIVITY_SCORE, RESULTS_SCORE, Scorecards
+from domain.timeutil import DateRange, Period
+from storage.db import session_scope
+from storage.metrics import SqlMetricsStore
+from storage.models import DailySnapshot, Rep, SyncState
+from storage.queries import data_as_of
+from tests.storage.test_metrics import MONDAY, seed
+
+FRIDAY = MONDAY + timedelta(days=4)
+GOALS = [
+    Goal("prospecting", Period.DAY, 40),
+    Goal("prospecting", Period.WEEK, 300, Scope.REP, "cy@x.com"),
+    Goal("conversations", Period.WEEK, 20, Scope.TEAM, "east"),
+    Goal("wins", Period.MONTH, 4, Scope.TEAM, "west"),
+    Goal("wins", Period.QUARTER, 9),
+]
+
+
+def test_range_totals_match_one_totals_query_per_range(engine: Engine) -> None:
+    ids = seed(engine)
+    with session_scope(engine) as session:
+        session.add(DailySnapshot(rep_id=ids["ann"], day=FRIDAY, kpi="conversations", value=0))
+    ranges = [
+        DateRange(MONDAY, FRIDAY),
+        DateRange(FRIDAY, FRIDAY),  # no wins that day; ann's conversations are a zero row
+        DateRange(MONDAY - timedelta(days=30), MONDAY),
+        DateRange(MONDAY + timedelta(days=40), MONDAY + timedelta(days=50)),  # nothing at all
+        DateRange(MONDAY, FRIDAY),  # asked twice
+    ]
+    wanted = [ids["ann"], ids["bob"], ids["boss"]]
+    with session_scope(engine) as session:
+        store = SqlMetricsStore(session)
+        together = store.range_totals(ranges, wanted)
+        assert together[ranges[1]][ids["ann"]] == {"prospecting": 40.0, "conversations": 0.0}
+        assert together[ranges[3]] == {}
+        for rng in ranges:
+            assert together[rng] == store.totals(rng, rep_ids=wanted)
+
+
+def test_score_boards_give_each_rep_their_scorecard_score(engine: Engine) -> None:
+    ids = seed(engine)
+    with session_scope(engine) as session:  # a late starter: no goal share before Wednesday
+        session.execute(
+            update(Rep).where(col(Rep.id) == ids["bob"]).values(start_date=MONDAY + timedelta(2))
+        )
+    with session_scope(engine) as session:
+        cards = Scorecards(SqlMetricsStore(session), GOALS)
+        reps = {r.id: r for r in cards.board_reps()}
+        for metric in (ACTIVITY_SCORE, RESULTS_SCORE):
+            board = cards.leaderboard(metric, Period.WEEK, FRIDAY)
+            assert {line.standing.rep_id for line in board} == set(reps)
+            for line in board:
+                card = cards.scorecard(reps[line.standing.rep_id], Period.WEEK, FRIDAY)
+                score = card.activity if metric == ACTIVITY_SCORE else card.results
+                assert line.standing.actual == (score.value or 0.0)
+                assert line.standing.goal == (100.0 if score.value is not None else None)
+        values = {line.standing.name: line.standing.actual for line in board}
+        assert len(set(values.values())) > 1  # the goals differ, and so do the scores
+
+
+def test_scorecard_daily_series_and_data_as_of_come_with_fewer_reads(engine: Engine) -> None:
+    ids = seed(engine)
+    synced = [datetime(2026, 11, 20, 9, 0, tzinfo=UTC), datetime(2026, 11, 20, 7, 30, tzinfo=UTC)]
+    with session_scope(engine) as session:
+        session.add(SyncState(source="t", object="activity", last_success=synced[0]))
+        session.add(SyncState(source="t", object="opportunity", last_success=synced[1]))
+        session.add(SyncState(source="t", object="user"))
+    with session_scope(engine) as session:
+        store = SqlMetricsStore(session)
+        assert store.data_version() is not None
+        cards = Scorecards(store, GOALS)
+        ann = next(r for r in store.reps() if r.id == ids["ann"])
+        card = cards.scorecard(ann, Period.MONTH, FRIDAY, with_ranks=False)
+        assert card.daily == store.daily([ann.id], card.range).get(ann.id, {})
+        assert card.daily["prospecting"][MONDAY] == 40.0
+        assert card.data_as_of == data_as_of(session)
+        assert card.data_as_of is not None
+        assert card.data_as_of.replace(tzinfo=UTC) == synced[1]
