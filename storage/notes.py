@@ -10,7 +10,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from domain.coaching import NoteDraft, NoteView, SavedNote, Viewer, can_read_note
-from domain.ports import FollowUpDue, RepProfile
+from domain.ports import FollowUpDue
+from storage.directory import profile
 from storage.models import CoachingNote, Rep
 
 
@@ -239,7 +240,7 @@ def follow_ups_to_remind(session: Session, *, until: date) -> list[FollowUpDue]:
         result.append(
             FollowUpDue(
                 note=_view(session, note),
-                rep=_profile(rep),
+                rep=profile(rep),
                 manager_slack_id=manager.slack_user_id,
                 manager_timezone=manager.timezone,
             )
@@ -258,21 +259,6 @@ def _may_read(session: Session, note: CoachingNote, viewer: Viewer) -> bool:
     chain = manager_chain(session, rep_id=note.rep_id)
     return can_read_note(
         viewer, rep_id=note.rep_id, shared_with_rep=note.shared_with_rep, rep_managers=chain
-    )
-
-
-def _profile(rep: Rep) -> RepProfile:
-    return RepProfile(
-        id=rep.id or 0,
-        email=rep.email,
-        name=rep.name,
-        team=rep.team,
-        manager_id=rep.manager_id,
-        timezone=rep.timezone,
-        start_date=rep.start_date,
-        public_opt_out=rep.public_opt_out,
-        role=rep.role,
-        active=rep.active,
     )
 
 
