@@ -153,6 +153,9 @@ USER_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
+# `/mystats` periods whose rank tables are rebuilt after each data change (day is cheap).
+WARM_PERIODS = (Period.WEEK, Period.MONTH, Period.QUARTER)
+
 # composition ---------------------------------------------------------------------------------
 
 
@@ -201,6 +204,8 @@ class Runtime:
     settings: Settings
     config: AppConfig
     clock: DemoClock | None = None
+    # Set by `pacesetter run`: this process answers Slack, so warming its caches pays off.
+    serves_bot: bool = False
 
     @cached_property
     def engine(self) -> Engine:
@@ -293,8 +298,16 @@ class Runtime:
             sleep=sleep,
             contests=self.contest_unit,
             follow_ups=self.follow_up_unit,
+            after_data_change=self.warm_rank_tables if self.serves_bot else None,
         )
         return Runner(deps, build_jobs(self.config))
+
+    def warm_rank_tables(self) -> None:
+        """Rank everyone for the periods `/mystats` shows, on the data just written."""
+        started = monotonic()
+        with self.bot_read_stores() as stores:
+            built = self.scorecards_for(stores).warm_ranks(WARM_PERIODS, self.now())
+        log.info("rank tables warmed: %d in %.1fs", built, monotonic() - started)
 
     @contextmanager
     def follow_up_unit(self) -> Iterator[FollowUpUnitImpl]:
@@ -1209,7 +1222,12 @@ def apply_nudge_action(
 
 
 def start_scheduler(rt: Runtime) -> BackgroundScheduler:
-    """Start the job scheduler in background threads; `pacesetter run` calls this."""
+    """Start the job scheduler in background threads; `pacesetter run` calls this.
+
+    The jobs run beside the bot here, so after each sync or roll-up they warm the bot's rank
+    tables (`Runtime.warm_rank_tables`) before a rep asks.
+    """
+    rt.serves_bot = True
     return _start_scheduler(rt.job_runner())
 
 

@@ -226,6 +226,11 @@ class RankCache:
                 self._shared.popitem(last=False)
         return value
 
+    def __len__(self) -> int:
+        """Return how many rank tables are kept."""
+        with self._lock:
+            return len(self._tables)
+
     def get(self, key: RankKey) -> RankTable | None:
         """Return the table for ``key``, if computed while the data was the same."""
         with self._lock:
@@ -523,6 +528,30 @@ class Scorecards:
                 counted.pop()
             out[name] = streak(counted, values, goal.shares)
         return out
+
+    def warm_ranks(self, periods: Sequence[Period], when: datetime) -> int:
+        """Compute the rank tables `/mystats` will ask for at ``when``; return how many.
+
+        After a sync or roll-up the data version moves and every cached table is stale; the
+        first rep to type `/mystats` would pay for ranking everyone (seconds at 10,000 reps).
+        Building them right after the write, for each local day the reps are on, moves that
+        cost off the person waiting. Without a cache there is nothing to keep: 0.
+        """
+        if self.rank_cache is None:
+            return 0
+        days = sorted({self.progress(rep, when).day for rep in self.board_reps()})
+        for period in periods:
+            for day in days:
+                key: RankKey = (
+                    self.data_version,
+                    period_range(period, day),
+                    day,
+                    RankBy.PERCENT,
+                    False,
+                )
+                if self.rank_cache.get(key) is None:
+                    self.rank_cache.put(key, self._rank_table(period, day, RankBy.PERCENT, False))
+        return len(periods) * len(days)
 
     def _ranks(
         self, rep: RepProfile, period: Period, as_of: date, by: RankBy, scores: bool

@@ -56,12 +56,14 @@ def build_jobs(config: AppConfig) -> list[Job]:
             Every(sync_interval(config)),
             run_sync_job,
             "Pull CRM changes (each source every schedules.sync_minutes[source] min)",
+            changes_data=True,
         ),
         Job(
             "snapshot",
             Every(60, offset=SNAPSHOT_OFFSET_MINUTES),
             run_snapshot,
             "Roll up, freeze days past each rep's midnight, keep yesterday's pipeline",
+            changes_data=True,
         ),
         Job(
             "nudges",

@@ -110,6 +110,7 @@ class JobDeps:
     stale_run_after: timedelta = timedelta(hours=3)
     contests: ContestUow | None = None
     follow_ups: FollowUpUow | None = None
+    after_data_change: Callable[[], None] | None = None
 
     def outbox(self) -> AbstractContextManager[OutboxStore]:
         """Return a unit of work yielding just the outbox (for the dispatcher)."""
@@ -146,6 +147,7 @@ class Job:
     run: Callable[[JobContext], str]
     description: str
     delivers: bool = False
+    changes_data: bool = False
 
 
 @dataclass(slots=True)
@@ -223,8 +225,21 @@ class Runner:
             )
         if job.delivers and result.status == "ok":
             result.delivered = self.deliver(max_wait_s=deliver_wait_s)
+        if job.changes_data and result.status == "ok":
+            self._after_data_change(job.id)
         log.info("%s", result.line())
         return result
+
+    def _after_data_change(self, job_id: str) -> None:
+        """Let the process prepare for the new data (the bot warms its rank tables)."""
+        hook = self.deps.after_data_change
+        if hook is None:
+            return
+        try:
+            hook()
+        except Exception:
+            # Only a cache warms here: the job itself succeeded, so its result stands.
+            log.exception("after %s: preparing for the new data failed", job_id)
 
     def _call(self, job: Job, context: JobContext, slot: str) -> RunResult:
         try:

@@ -204,6 +204,37 @@ def test_a_slot_left_running_by_a_dead_runner_runs_again_once_stale(
     assert runner.run("nudges", slot_at=slot_at).status == "already_run"
 
 
+def test_after_a_sync_or_roll_up_the_bot_process_warms_its_rank_tables(
+    engine: Engine, database_url: str, fake_slack: FakeSlackOutbox
+) -> None:
+    seed_reps(engine)
+    clock = FakeClock(MONDAY + timedelta(hours=12))
+    rt = make_runtime(database_url, fake_slack.url)
+    assert rt.job_runner().deps.after_data_change is None  # `worker`: no bot here to warm
+    rt.serves_bot = True  # what `pacesetter run` sets through start_scheduler
+    runner = runner_on(rt, clock)
+    calls: list[str] = []
+    warm = runner.deps.after_data_change
+    assert warm is not None
+
+    def recording() -> None:
+        calls.append("warm")
+        warm()
+
+    runner.deps = dataclasses.replace(runner.deps, after_data_change=recording)
+    assert runner.run("snapshot", manual=True).status == "ok"
+    assert calls == ["warm"]
+    assert runner.run("nudges", manual=True).status == "ok"
+    assert calls == ["warm"]  # a job that writes no metrics warms nothing
+    assert len(rt.rank_cache) > 0, "the warmed tables are in the bot's cache"
+
+    def broken() -> None:
+        raise RuntimeError("cache trouble")
+
+    runner.deps = dataclasses.replace(runner.deps, after_data_change=broken)
+    assert runner.run("snapshot", manual=True).status == "ok"  # the job's result stands
+
+
 def test_digest_and_welcome_content(
     engine: Engine, database_url: str, fake_slack: FakeSlackOutbox
 ) -> None:

@@ -92,3 +92,38 @@ def test_postgres_writers_take_the_version_only_at_commit_once_each(
         sync.commit()
         assert sync_seen == before + 1
     assert version(engine) == before + 2
+
+
+def test_warmed_rank_tables_answer_the_next_scorecard_without_ranking(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime
+
+    ids = seed(engine)
+    cache = RankCache()
+    built: list[Period] = []
+    rank_table = Scorecards._rank_table
+
+    def counting(self: Scorecards, period: Period, *args: object) -> object:
+        built.append(period)
+        return rank_table(self, period, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Scorecards, "_rank_table", counting)
+    # Saturday afternoon in New York (Ann) and in UTC (the others): one local day for all.
+    when = datetime(2026, 11, 21, 20, 0, tzinfo=UTC)
+    with session_scope(engine) as session:
+        store = SqlMetricsStore(session)
+        uncached = Scorecards(store, GOALS)
+        assert uncached.warm_ranks([Period.WEEK], when) == 0  # no cache: nothing to keep
+        cards = Scorecards(store, GOALS, rank_cache=cache, data_version=store.data_version())
+        assert cards.warm_ranks([Period.WEEK, Period.MONTH], when) == 2
+        assert built == [Period.WEEK, Period.MONTH]
+        ann = next(r for r in store.reps() if r.id == ids["ann"])
+        card = cards.scorecard(ann, Period.WEEK, when)
+    assert built == [Period.WEEK, Period.MONTH]  # answered from the warmed table
+    assert card.lines["prospecting"].rank == 2
+    with session_scope(engine) as session:
+        store = SqlMetricsStore(session)
+        cards = Scorecards(store, GOALS, rank_cache=cache, data_version=store.data_version())
+        assert cards.warm_ranks([Period.WEEK], when) == 1
+    assert built == [Period.WEEK, Period.MONTH]  # same data version: nothing rebuilt

@@ -123,3 +123,4 @@ def test_job_table_ids_and_sync_cadence() -> None:
     assert sync_interval(config) == 15
     assert jobs["sync"].schedule.describe() == "every 15 min"
     assert jobs["nudges"].delivers and jobs["digest"].delivers and not jobs["sync"].delivers
+    assert {j for j, job in jobs.items() if job.changes_data} == {"sync", "snapshot"}
