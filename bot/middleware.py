@@ -1,7 +1,9 @@
-"""Bolt middleware: put the current rep (or None) in the context of every request.
+"""Bolt middleware: make the current rep (or None) available in the context of every request.
 
+The rep is looked up when a listener first asks (`current_rep` / `optional_rep`), not before
+the acknowledgement: most listeners only need it in their lazy part, after Slack has its ack.
 The lookup reads the database without waiting on writers, so a sync in progress never holds
-up an acknowledgement. A Slack user not linked yet is matched once by the email Slack has
+up an answer. A Slack user not linked yet is matched once by the email Slack has
 for them; that costs one users.info call, after which the link is stored.
 """
 
@@ -19,19 +21,22 @@ from domain.ports import RepProfile
 
 log = logging.getLogger(__name__)
 REP_KEY = "rep"
+RESOLVER_KEY = "rep_resolver"
 
 
 def current_rep(context: BoltContext) -> RepProfile:
     """Return the rep making the request, or raise NotLinked."""
-    rep = context.get(REP_KEY)
+    rep = optional_rep(context)
     if rep is None:
         raise NotLinked()
-    assert isinstance(rep, RepProfile)
     return rep
 
 
 def optional_rep(context: BoltContext) -> RepProfile | None:
-    """Return the rep making the request, or None when they are not linked."""
+    """Return the rep making the request, or None when they are not linked (looked up once)."""
+    if REP_KEY not in context:
+        resolver = context.get(RESOLVER_KEY)
+        context[REP_KEY] = resolver() if callable(resolver) else None
     rep = context.get(REP_KEY)
     return rep if isinstance(rep, RepProfile) else None
 
@@ -54,11 +59,30 @@ def resolve_rep(deps: BotDeps, user_id: str) -> RepProfile | None:
         return stores.directory.by_id(rep.id)
 
 
+class RepResolver:
+    """Looks the requesting rep up on first use; shared, not copied, with lazy listeners.
+
+    Bolt deep-copies the context for each lazy listener; the resolver holds the app's deps
+    (engines, clients), which must be shared, so a copy is the same resolver.
+    """
+
+    def __init__(self, deps: BotDeps, user_id: str) -> None:
+        self.deps = deps
+        self.user_id = user_id
+
+    def __call__(self) -> RepProfile | None:
+        return resolve_rep(self.deps, self.user_id)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> RepResolver:
+        return self
+
+
 def register(app: App, deps: BotDeps) -> None:
     """Install the current-rep middleware."""
 
     @app.middleware
     def inject_rep(context: BoltContext, next: Callable[[], BoltResponse]) -> Any:
         user_id = context.user_id
-        context[REP_KEY] = resolve_rep(deps, user_id) if user_id else None
+        if user_id:
+            context[RESOLVER_KEY] = RepResolver(deps, user_id)
         return next()
