@@ -542,28 +542,27 @@ class Scorecards:
         days = sorted({self.progress(rep, when).day for rep in self.board_reps()})
         for period in periods:
             for day in days:
-                key: RankKey = (
-                    self.data_version,
-                    period_range(period, day),
-                    day,
-                    RankBy.PERCENT,
-                    False,
-                )
-                if self.rank_cache.get(key) is None:
-                    self.rank_cache.put(key, self._rank_table(period, day, RankBy.PERCENT, False))
+                self._cached_rank_table(period, day, RankBy.PERCENT, scores=False)
         return len(periods) * len(days)
 
     def _ranks(
         self, rep: RepProfile, period: Period, as_of: date, by: RankBy, scores: bool
     ) -> tuple[dict[str, int | None], int, frozenset[str]]:
+        table = self._cached_rank_table(period, as_of, by, scores=scores)
+        ranks = {name: board.get(rep.id) for name, board in table.ranks.items()}
+        return ranks, table.ranked_reps, table.by_count
+
+    def _cached_rank_table(
+        self, period: Period, as_of: date, by: RankBy, *, scores: bool
+    ) -> RankTable:
+        """Return the rank table from the cache (same data version), building it if absent."""
         key: RankKey = (self.data_version, period_range(period, as_of), as_of, by, scores)
         table = self.rank_cache.get(key) if self.rank_cache is not None else None
         if table is None:
             table = self._rank_table(period, as_of, by, scores)
             if self.rank_cache is not None:
                 self.rank_cache.put(key, table)
-        ranks = {name: board.get(rep.id) for name, board in table.ranks.items()}
-        return ranks, table.ranked_reps, table.by_count
+        return table
 
     def _rank_table(self, period: Period, as_of: date, by: RankBy, scores: bool) -> RankTable:
         """Rank every board rep on every KPI (and, with ``scores``, on both scores)."""
