@@ -123,17 +123,25 @@ def stage_win_rates(
     return result
 
 
+def open_by_stage(
+    paths: Sequence[OpportunityPath],
+) -> tuple[defaultdict[tuple[str, str], int], defaultdict[tuple[str, str], float]]:
+    """Return the open deals' count and amount per (pipeline, current stage)."""
+    count: defaultdict[tuple[str, str], int] = defaultdict(int)
+    amount: defaultdict[tuple[str, str], float] = defaultdict(float)
+    for path in paths:
+        if not path.is_closed:
+            count[(path.pipeline, path.current_stage)] += 1
+            amount[(path.pipeline, path.current_stage)] += path.amount or 0.0
+    return count, amount
+
+
 def open_pipeline(
     stages: Sequence[StageInfo], paths: Sequence[OpportunityPath], rates: Sequence[StageWinRate]
 ) -> list[StagePipeline]:
     """Return the open amount per stage and its expected value at the stage's win rate."""
     rate_of = {(r.pipeline, r.stage): r.win_rate for r in rates}
-    count: dict[tuple[str, str], int] = defaultdict(int)
-    amount: dict[tuple[str, str], float] = defaultdict(float)
-    for path in paths:
-        if not path.is_closed:
-            count[(path.pipeline, path.current_stage)] += 1
-            amount[(path.pipeline, path.current_stage)] += path.amount or 0.0
+    count, amount = open_by_stage(paths)
     out: list[StagePipeline] = []
     for pipeline in sorted({s.pipeline for s in stages}):
         for stage in open_stages(stages, pipeline):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from statistics import median
 
-from domain.funnel import OpportunityPath, StageInfo, StageWinRate, open_stages
+from domain.funnel import OpportunityPath, StageInfo, StageWinRate, open_by_stage, open_stages
 from domain.timeutil import DateRange, Period, period_range
 
 # The weekly trend: how many complete ISO weeks, how few make a direction, and how large the
@@ -208,14 +208,7 @@ def pipeline_outlook(
     """
     mine = {(r.pipeline, r.stage): r for r in rep_rates}
     theirs = {(r.pipeline, r.stage): r for r in peer_rates}
-    count: dict[tuple[str, str], int] = {}
-    amount: dict[tuple[str, str], float] = {}
-    for path in open_paths:
-        if path.is_closed:
-            continue
-        key = (path.pipeline, path.current_stage)
-        count[key] = count.get(key, 0) + 1
-        amount[key] = amount.get(key, 0.0) + (path.amount or 0.0)
+    count, amount = open_by_stage(open_paths)
     rows: list[StageOutlook] = []
     for pipeline in sorted({s.pipeline for s in stages}):
         for stage in open_stages(stages, pipeline):
