@@ -72,6 +72,23 @@ def sync_sandbox(rt: app.Runtime) -> SandboxOrg:
     return org
 
 
+def add_slack_people(slack: FakeSlack, org: SandboxOrg, *, outsider: bool = True) -> dict[str, str]:
+    """Give every synced person but the unmatched one a Slack user; return name -> Slack id.
+
+    With ``outsider`` a Slack member who is no rep at all (OUTSIDER) is added too.
+    """
+    people = {}
+    for person in org.people(NOW.date()):
+        user = person.user
+        if user.email == UNMATCHED_EMAIL:
+            continue
+        people[user.name] = slack_id(user.crm_id)
+        slack.add_user(slack_id(user.crm_id), user.email, user.name, TZ)
+    if outsider:
+        slack.add_user(OUTSIDER, "outsider@example.com", "Olly Outsider", TZ)
+    return people
+
+
 @pytest.fixture(scope="module")
 def bot_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotEnv]:
     """Start the fake Slack and the bot's HTTP server on a synced sandbox org."""
@@ -79,15 +96,7 @@ def bot_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotEnv]:
     with FakeSlack() as slack:
         rt = make_runtime(f"sqlite:///{path}", slack)
         rt.upgrade()
-        org = sync_sandbox(rt)
-        people = {}
-        for person in org.people(NOW.date()):
-            user = person.user
-            if user.email == UNMATCHED_EMAIL:
-                continue
-            people[user.name] = slack_id(user.crm_id)
-            slack.add_user(slack_id(user.crm_id), user.email, user.name, TZ)
-        slack.add_user(OUTSIDER, "outsider@example.com", "Olly Outsider", TZ)
+        people = add_slack_people(slack, sync_sandbox(rt))
         rt.load_config_goals()
         client = rt.slack_client()
         rt.match_slack_users(client)

@@ -32,7 +32,12 @@ from bot.socket_mode import PacesetterSocketModeHandler
 from config import ConfigError
 from domain.nudges import NudgeAction
 from storage.models import Rep
-from tests.bot.conftest import NOW, TZ, UNMATCHED_EMAIL, make_runtime, slack_id, sync_sandbox
+from tests.bot.conftest import (
+    NOW,
+    add_slack_people,
+    make_runtime,
+    sync_sandbox,
+)
 from tests.fakes.slack import Call, FakeSlack
 from tests.fakes.slack_socket import APP_TOKEN, Ack, FakeSocketMode, websocket_accept
 
@@ -74,11 +79,7 @@ def socket_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SocketEnv]:
     with FakeSlack() as slack, FakeSocketMode(slack) as socket:
         rt = socket_runtime(f"sqlite:///{path}", slack, APP_TOKEN)
         rt.upgrade()
-        people = {}
-        for person in sync_sandbox(rt).people(NOW.date()):
-            if person.user.email != UNMATCHED_EMAIL:
-                people[person.user.name] = slack_id(person.user.crm_id)
-                slack.add_user(people[person.user.name], person.user.email, person.user.name, TZ)
+        people = add_slack_people(slack, sync_sandbox(rt), outsider=False)
         rt.load_config_goals()
         client = rt.slack_client()
         rt.match_slack_users(client)

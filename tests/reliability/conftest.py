@@ -25,13 +25,9 @@ from slack_sdk.signature import SignatureVerifier
 import app
 from bot.server import ThreadingWSGIServer, make_http_server, serve_in_thread
 from tests.bot.conftest import (
-    NOW,
-    OUTSIDER,
     SECRET,
-    TZ,
-    UNMATCHED_EMAIL,
+    add_slack_people,
     make_runtime,
-    slack_id,
     sync_sandbox,
 )
 from tests.fakes.slack import TEAM_ID, FakeSlack, SlackSender
@@ -90,15 +86,7 @@ def running_bot(database_url: str, *, instances: int = 1) -> Iterator[RelEnv]:
     with FakeSlack() as slack:
         setup = make_runtime(database_url, slack)
         setup.upgrade()
-        org = sync_sandbox(setup)
-        people = {}
-        for person in org.people(NOW.date()):
-            user = person.user
-            if user.email == UNMATCHED_EMAIL:
-                continue
-            people[user.name] = slack_id(user.crm_id)
-            slack.add_user(slack_id(user.crm_id), user.email, user.name, TZ)
-        slack.add_user(OUTSIDER, "outsider@example.com", "Olly Outsider", TZ)
+        people = add_slack_people(slack, sync_sandbox(setup))
         setup.load_config_goals()
         setup.match_slack_users(setup.slack_client())
         setup.engine.dispose()
