@@ -309,6 +309,24 @@ class Runtime:
             built = self.scorecards_for(stores).warm_ranks(WARM_PERIODS, self.now())
         log.info("rank tables warmed: %d in %.1fs", built, monotonic() - started)
 
+    def warm_up_bot(self) -> list[threading.Thread]:
+        """Start, in the background, what the first commands after start-up would wait for.
+
+        matplotlib's import (the trend chart) and the rank tables (every rep ranked for each
+        period and local day) are otherwise paid by the first reps to type `/mystats`; the
+        jobs keep the tables warm after each sync, but a restart begins with none.
+        """
+
+        def rank_tables() -> None:
+            try:
+                self.warm_rank_tables()
+            except Exception:  # a cold cache is slower, never wrong: the bot still serves
+                log.exception("could not warm the rank tables at start-up")
+
+        tables = threading.Thread(target=rank_tables, name="pacesetter-rank-warm-up", daemon=True)
+        tables.start()
+        return [charts.warm_up(), tables]
+
     @contextmanager
     def follow_up_unit(self) -> Iterator[FollowUpUnitImpl]:
         """Yield the `followups` job's stores on one session, committed on exit."""
@@ -1328,7 +1346,7 @@ def run(
     # Connect before anything starts, so a refused app token is the only thing that happens.
     socket_handler = rt.connect_socket_mode(app) if socket_mode else None
     _match_in_background(rt, client)
-    charts.warm_up()
+    rt.warm_up_bot()
     if tv_port is not None:
         tv = TvServer(rt.tv_snapshot, host=host, port=tv_port).start()
         console.print(f"The office TV page is at http://{host}:{tv.server.server_address[1]}/")

@@ -10,13 +10,14 @@ marker row). M defaults to ``sqlite:///bench-scale-M.db`` in the working directo
 What is timed:
 
 - ``/mystats month``: from just before the signed slash command is POSTed to the bot (the real
-  Bolt app of ``pacesetter run --http``, served by ``bot/server.py`` on loopback) until the fake
-  Slack (tests/fakes/slack.py) has received the scorecard on the command's ``response_url`` -
-  the ack plus the lazy reply, what the user waits for. One request at a time, each from a
-  random rep; before the next one the trend chart the bot uploads after the reply is waited
-  for (not timed). Floor: a minimal Bolt app with the same options in the same server, acking
-  the same signed request and posting a constant message to ``response_url`` from a lazy
-  listener. Goal: p99 within 3x the floor's p99.
+  Bolt app of ``pacesetter run --http``, served by ``bot/server.py`` on loopback in a process of
+  its own, as it is deployed) until the fake Slack (tests/fakes/slack.py, in this process) has
+  received the scorecard on the command's ``response_url`` - the ack plus the lazy reply, what
+  the user waits for. One request at a time, each from a random rep; before the next one the
+  trend chart the bot uploads after the reply is waited for (not timed). Floor: a minimal Bolt
+  app with the same options in the same server code, in a process of its own, acking the same
+  signed request and posting a constant message to ``response_url`` from a lazy listener.
+  Goal: p99 within 3x the floor's p99.
 - leaderboard: ``Scorecards.leaderboard`` over all reps for the month (the goals loaded, the
   reps read, the sum, targets resolved, ranked), against the one ``SUM ... GROUP BY rep_id``
   query it needs, run on the same connection. Goal: median within 3x.
@@ -34,13 +35,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
 import random
 import statistics
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -81,13 +84,13 @@ SECRET = "bench-signing-secret"
 ORG_TZ = "America/New_York"
 
 
-def runtime(database_url: str, slack: FakeSlack, spec: OrgSpec) -> cli_app.Runtime:
-    """Return the app's Runtime on the generated org, at its last sync, talking to ``slack``."""
+def runtime(database_url: str, slack_api_url: str, spec: OrgSpec) -> cli_app.Runtime:
+    """Return the app's Runtime on the generated org, at its last sync, talking to the fake."""
     settings = Settings(
         database_url=database_url,
         slack_bot_token=SecretStr("xoxb-bench"),
         slack_signing_secret=SecretStr(SECRET),
-        slack_api_url=slack.api_url,
+        slack_api_url=slack_api_url,
         pacesetter_now=spec.sync_time,
     )
     return cli_app.Runtime(settings=settings, config=AppConfig(org=OrgConfig(timezone=ORG_TZ)))
@@ -112,16 +115,58 @@ def floor_app(rt: cli_app.Runtime) -> App:
     return bolt
 
 
-@contextmanager
-def served(bolt: App) -> Iterator[str]:
-    """Serve ``bolt`` with the bot's own server code on loopback; yield its URL."""
-    server = make_http_server(bolt, "127.0.0.1", 0)
-    serve_in_thread(server)
+def _serve_app(conn: Connection, kind: str, database_url: str, api_url: str, size: str) -> None:
+    """Child process: serve the bot (or the floor app) over HTTP until told to stop."""
+    logging.basicConfig(level=logging.ERROR)
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        rt = runtime(database_url, api_url, SIZES[size])
+        if kind == "bot":  # what `pacesetter run --http` builds and warms before it serves
+            bolt = rt.bolt_app(rt.slack_client(), socket_mode=False)
+            for thread in rt.warm_up_bot():
+                thread.join()
+        else:
+            bolt = floor_app(rt)
+        server = make_http_server(bolt, "127.0.0.1", 0)
+        serve_in_thread(server)
+    except Exception as exc:  # reported to the parent, which raises it
+        conn.send(f"{type(exc).__name__}: {exc}")
+        return
+    conn.send(server.server_port)
+    conn.recv()  # until the parent says stop
+    server.shutdown()
+    server.server_close()
+
+
+@contextmanager
+def served(kind: str, database_url: str, slack: FakeSlack, size: str) -> Iterator[str]:
+    """Serve the bot or the floor in a process of its own on loopback; yield its URL.
+
+    Each app gets its own interpreter, as a deployed bot has: the bench's sender and the fake
+    Slack do not share the app's GIL, so what is timed is the app's own work.
+    """
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    process = context.Process(
+        target=_serve_app,
+        args=(child, kind, database_url, slack.api_url, size),
+        name=f"bench-{kind}",
+        daemon=True,
+    )
+    process.start()
+    try:
+        if not parent.poll(120):
+            raise SystemExit(f"the {kind} app did not start within 120 s")
+        port = parent.recv()
+        if not isinstance(port, int):
+            raise SystemExit(f"the {kind} app failed to start: {port}")
+        yield f"http://127.0.0.1:{port}"
     finally:
-        server.shutdown()
-        server.server_close()
+        with suppress(BrokenPipeError, OSError):
+            parent.send("stop")
+        process.join(10)
+        if process.is_alive():
+            process.terminate()
+            process.join(5)
 
 
 def round_trips(
@@ -148,15 +193,16 @@ def round_trips(
 
 
 def bench_mystats(
-    rt: cli_app.Runtime, slack: FakeSlack, spec: OrgSpec, requests: int
+    database_url: str, size: str, slack: FakeSlack, spec: OrgSpec, requests: int
 ) -> list[Comparison]:
     """Time /mystats round trips on the real bot and on the floor app, interleaved halves."""
     rng = random.Random(3)
     users = [rep_slack_id(rng.randrange(spec.reps)) for _ in range(requests)]
-    client = rt.slack_client()
-    product, floor = rt.bolt_app(client, socket_mode=False), floor_app(rt)
     times: dict[str, tuple[list[float], list[float]]] = {"bot": ([], []), "floor": ([], [])}
-    with served(product) as bot_url, served(floor) as floor_url:
+    with (
+        served("bot", database_url, slack, size) as bot_url,
+        served("floor", database_url, slack, size) as floor_url,
+    ):
         round_trips(bot_url, slack, users[:3], 3, charts=True)  # warm-up: imports, pools
         round_trips(floor_url, slack, users[:3], 3, charts=False)
         half = requests // 2
@@ -394,12 +440,12 @@ def main() -> int:
     )
     results: list[Comparison] = []
     with FakeSlack() as slack:
-        rt = runtime(url, slack, spec)
+        rt = runtime(url, slack.api_url, spec)
         try:
             for name in args.only:
                 print(f"{name}:")
                 if name == "mystats":
-                    results += bench_mystats(rt, slack, spec, args.requests)
+                    results += bench_mystats(url, args.size, slack, spec, args.requests)
                 elif name == "leaderboard":
                     results += bench_leaderboard(rt, spec, repeat)
                 elif name == "nudges":

@@ -320,6 +320,10 @@ class JobRunStore(Protocol):
         """Return the most recently started run of ``job_id``."""
         ...
 
+    def prune_request_claims(self, *, now: datetime) -> int:
+        """Forget Slack request claims too old for any resend; return how many."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class NudgeTarget:

@@ -173,6 +173,26 @@ def streak_window(progress: Progress) -> DateRange:
     return DateRange(progress.day - timedelta(days=STREAK_LOOKBACK_DAYS), progress.day)
 
 
+def span(ranges: Sequence[DateRange]) -> DateRange:
+    """Return the smallest range holding every one of ``ranges``."""
+    return DateRange(min(r.start for r in ranges), max(r.end for r in ranges))
+
+
+def range_sums(series: Mapping[str, Mapping[date, float]], rng: DateRange) -> dict[str, float]:
+    """Return KPI -> sum of the daily values within ``rng``, as ``MetricsStore.totals`` does.
+
+    A KPI without a value in ``rng`` is left out; one with only zeros is there as 0.0. Days
+    are added in date order, the order the database sums a rep's rows in.
+    """
+    out: dict[str, float] = {}
+    start, end = rng.start, rng.end
+    for kpi, values in series.items():
+        days = sorted(d for d in values if start <= d <= end)
+        if days:
+            out[kpi] = float(sum(values[d] for d in days))
+    return out
+
+
 def slice_series(
     series: Mapping[str, Mapping[date, float]], rng: DateRange
 ) -> dict[str, dict[date, float]]:
@@ -465,18 +485,18 @@ class Scorecards:
         """
         progress = self.progress(rep, when)
         needed = {period, *SCORE_PERIODS[KpiKind.LEADING], *SCORE_PERIODS[KpiKind.LAGGING]}
-        # The period sums and the previous period's, read together (one conditional sum).
         ranges = {p: period_to_date(p, progress.day) for p in needed}
         before = self._previous_range(period, progress.day)
-        sums = self.store.range_totals([*ranges.values(), before], [rep.id])
-        totals = {p: sums[r].get(rep.id, {}) for p, r in ranges.items()}
+        rng = period_range(period, progress.day)
+        # One read of the rep's daily values covers everything the card shows: the period
+        # sums and the previous period's are added up from it, the streaks count back through
+        # it and the trend chart keeps the period's part.
+        window = span([*ranges.values(), before, rng, streak_window(progress)])
+        series = self.store.daily([rep.id], window).get(rep.id, {})
+        totals = {p: range_sums(series, r) for p, r in ranges.items()}
         rng, time, paces = self.paces(rep, period, progress, totals[period])
         activity, results = self.scores(rep, progress, totals)
-        previous = sums[before].get(rep.id, {})
-        # The streaks' window and the period's, read together (the card keeps the period's).
-        window = streak_window(progress)
-        window = DateRange(min(window.start, rng.start), max(window.end, rng.end))
-        series = self.store.daily([rep.id], window).get(rep.id, {})
+        previous = range_sums(series, before)
         streaks = self._streaks(rep, progress, series)
         ranks: dict[str, int | None] = {}
         ranked, by_count = 0, frozenset[str]()

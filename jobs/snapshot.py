@@ -3,6 +3,7 @@
 Every run rolls up what the last syncs changed, marks every snapshot before its rep's local
 today frozen, and, once per org day, records the org's previous day's open pipeline
 (PipelineSnapshot). It runs hourly, so each time zone's midnight is followed within the hour.
+It also forgets Slack request claims older than two days (storage/requests.py).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ def run_snapshot(context: JobContext) -> str:
     yesterday = local_day(now, zone(org)) - timedelta(days=1)
     with deps.unit() as unit:
         frozen = unit.store.freeze_past_days(now=now, org_timezone=org)
+        pruned = unit.store.prune_request_claims(now=now)
         pipeline = None
         # Claimed in the same transaction as the rows, so it is written exactly once per day.
         if unit.store.start(PIPELINE_JOB, yesterday.isoformat(), now=now):
@@ -42,4 +44,7 @@ def run_snapshot(context: JobContext) -> str:
         if pipeline is not None
         else f"pipeline of {yesterday} already written"
     )
-    return f"{rolled} rep-days rolled up, {frozen} snapshot rows frozen, {written}"
+    return (
+        f"{rolled} rep-days rolled up, {frozen} snapshot rows frozen, {written}, "
+        f"{pruned} old Slack request claims pruned"
+    )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlmodel import Session, col
 
 from domain.ports import LinkChange, RepProfile
@@ -15,6 +17,17 @@ from storage.metrics import PROFILE_COLUMNS
 from storage.models import Activity, DirtyDay, Opportunity, Rep, StageChange
 
 MAX_HIERARCHY_DEPTH = 32
+
+
+@lru_cache(maxsize=1)
+def _by_slack_id() -> Any:
+    """Return the rep-by-Slack-id read (bound as ``slack_id``), built once."""
+    return (
+        select(*PROFILE_COLUMNS)
+        .where(col(Rep.slack_user_id) == bindparam("slack_id"))
+        .order_by(col(Rep.active).desc(), col(Rep.id))
+        .limit(1)
+    )
 
 
 def profile(rep: Rep) -> RepProfile:
@@ -43,15 +56,11 @@ class SqlDirectory:
 
     def by_slack_id(self, slack_user_id: str) -> RepProfile | None:
         """Return the rep linked to ``slack_user_id`` (active ones first)."""
-        # Plain columns, not an ORM object: this runs on the acknowledgement path of every
-        # command, and building an identity-mapped Rep costs more than the query.
-        row = self.session.execute(
-            select(*PROFILE_COLUMNS)
-            .where(col(Rep.slack_user_id) == slack_user_id)
-            .order_by(col(Rep.active).desc(), col(Rep.id))
-            .limit(1)
-        ).first()
-        return RepProfile(*row) if row is not None else None
+        # Plain columns on the connection from a statement built once, not an ORM object:
+        # this runs for every command, and building either costs more than the query.
+        row = self.session.connection().execute(_by_slack_id(), {"slack_id": slack_user_id})
+        found = row.first()
+        return RepProfile(*found) if found is not None else None
 
     def by_email(self, email: str) -> RepProfile | None:
         """Return the rep with ``email`` (case-insensitive), active ones first."""

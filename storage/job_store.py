@@ -17,6 +17,7 @@ from sqlmodel import Session
 from domain.ports import FollowUp, JobRunInfo, ManagerTarget, NudgeTarget
 from domain.timeutil import local_day, zone
 from storage.models import CoachingNote, DailySnapshot, Delivery, JobRun, Rep
+from storage.requests import SqlRequestLedger
 
 NUDGE_PREFIX = "nudge:"
 
@@ -231,6 +232,10 @@ class SqlJobStore:
             values["snoozed_until"] = snoozed_until
         if values:
             self.session.execute(update(_t(Rep)).where(_t(Rep).c.id == rep_id).values(**values))
+
+    def prune_request_claims(self, *, now: datetime) -> int:
+        """Forget Slack request claims too old for any resend (commands no longer prune)."""
+        return SqlRequestLedger(self.session).prune(now=now)
 
     def freeze_past_days(self, *, now: datetime, org_timezone: str) -> int:
         """Mark every snapshot before its rep's local today frozen; return how many changed."""

@@ -286,7 +286,7 @@ class ProcessedRequest(SQLModel, table=True):
     """A Slack request or action already handled, so a retry has no second effect."""
 
     key: str = Field(primary_key=True, max_length=255)
-    at: datetime = Field(index=True)  # pruned by age on every claim
+    at: datetime = Field(index=True)  # pruned by age in the hourly snapshot job
 
 
 class MetricsVersion(SQLModel, table=True):

@@ -4,24 +4,44 @@ Slack resends a request it thinks was lost (``X-Slack-Retry-Num``), two app inst
 receive the same event, and a person can submit the same payload twice. Each handler claims the
 request's key here before its side effects; only the first claim of a key succeeds, on SQLite
 and PostgreSQL alike, because the key is the table's primary key.
+
+Every command pays for its claim before its reply, so the claim is one statement handed to the
+driver as it stands (no statement building, no ORM) and old claims are pruned by the hourly
+`snapshot` job, not by each command.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Table, delete
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from storage.models import ProcessedRequest
 
 KEEP_FOR = timedelta(days=2)  # Slack retries within minutes; a day of margin on either side
 
+# Named parameters in each driver's own style (sqlite3 ":name", psycopg "%(name)s").
+_CLAIM_SQL = {
+    "sqlite": "INSERT INTO processedrequest (key, at) VALUES (:key, :at) ON CONFLICT DO NOTHING",
+    "postgresql": (
+        "INSERT INTO processedrequest (key, at) VALUES (%(key)s, %(at)s) ON CONFLICT DO NOTHING"
+    ),
+}
 
-def _table() -> Table:
-    table: Table = ProcessedRequest.__table__  # type: ignore[attr-defined]
-    return table
+
+def sqlite_datetime(value: datetime) -> str:
+    """Return ``value`` as SQLAlchemy's SQLite DateTime type stores it (so reads agree)."""
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def claim_key(connection: Connection, key: str, *, now: datetime) -> bool:
+    """Record ``key`` on ``connection`` (the caller commits); True only for its first claim."""
+    dialect = connection.dialect.name
+    at: object = sqlite_datetime(now) if dialect == "sqlite" else now
+    result = connection.exec_driver_sql(_CLAIM_SQL[dialect], {"key": key, "at": at})
+    return result.rowcount == 1
 
 
 class SqlRequestLedger:
@@ -29,16 +49,13 @@ class SqlRequestLedger:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.dialect = session.get_bind().dialect.name
 
     def claim(self, key: str, *, now: datetime) -> bool:
         """Record ``key``; return True only for the first claim of it."""
-        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        table = _table()
-        statement = (
-            insert(table).values(key=key, at=now).on_conflict_do_nothing().returning(table.c.key)
-        )
-        claimed = self.session.execute(statement).first() is not None
-        if claimed:
-            self.session.execute(delete(table).where(table.c.at < now - KEEP_FOR))
-        return claimed
+        return claim_key(self.session.connection(), key, now=now)
+
+    def prune(self, *, now: datetime) -> int:
+        """Forget claims older than ``KEEP_FOR`` (no resend is that late); return how many."""
+        table = ProcessedRequest.__table__  # type: ignore[attr-defined]
+        result = self.session.execute(delete(table).where(table.c.at < now - KEEP_FOR))
+        return int(getattr(result, "rowcount", 0) or 0)

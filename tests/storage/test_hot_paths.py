@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import Engine, update
 from sqlmodel import col
 
 from domain.goals import Goal, Scope
 from domain.scorecard import ACTIVITY_SCORE, RESULTS_SCORE, Scorecards
-from domain.timeutil import DateRange, Period
+from domain.timeutil import DateRange, Period, period_to_date
 from storage.db import session_scope
 from storage.metrics import SqlMetricsStore
 from storage.models import DailySnapshot, Rep, SyncState
@@ -92,3 +93,34 @@ def test_scorecard_daily_series_and_data_as_of_come_with_fewer_reads(engine: Eng
         assert card.data_as_of == data_as_of(session)
         assert card.data_as_of is not None
         assert card.data_as_of.replace(tzinfo=UTC) == synced[1]
+
+
+def test_scorecard_sums_from_its_one_series_read_equal_the_sums_in_sql(engine: Engine) -> None:
+    """The card adds its period sums up from the rep's daily series; SQL must agree.
+
+    Counts agree exactly; amounts to far below a cent (the database may add the same values
+    in another order, and binary fractions then differ in the last bit).
+    """
+    ids = seed(engine)
+    amounts = [1234.56, 0.1, 0.2, 999.99, 0.0, 17.35]  # cents do not add exactly in binary
+    with session_scope(engine) as session:
+        for n, amount in enumerate(amounts):
+            day = MONDAY - timedelta(days=9 * n)  # back into the previous month and quarter
+            session.add(DailySnapshot(rep_id=ids["ann"], day=day, kpi="won_amount", value=amount))
+        session.add(DailySnapshot(rep_id=ids["ann"], day=FRIDAY, kpi="conversations", value=0))
+    with session_scope(engine) as session:
+        store = SqlMetricsStore(session)
+        cards = Scorecards(store, GOALS)
+        ann = next(r for r in store.reps() if r.id == ids["ann"])
+        for period in Period:
+            card = cards.scorecard(ann, period, FRIDAY, with_ranks=False)
+            in_sql = store.totals(period_to_date(period, FRIDAY), rep_ids=[ann.id])[ann.id]
+            before = Scorecards._previous_range(period, FRIDAY)
+            previous = store.totals(before, rep_ids=[ann.id]).get(ann.id, {})
+            for name, line in card.lines.items():
+                exact = name != "won_amount"
+                same = (lambda x: x) if exact else (lambda x: pytest.approx(x, rel=1e-12))
+                assert line.pace.actual == same(in_sql.get(name, 0.0)), (period, name)
+                assert line.previous == same(previous.get(name, 0.0)), (period, name)
+        quarter = cards.scorecard(ann, Period.QUARTER, FRIDAY, with_ranks=False)
+        assert quarter.lines["won_amount"].pace.actual > 0  # the amounts were in range
