@@ -122,8 +122,7 @@ def _serve_app(conn: Connection, kind: str, database_url: str, api_url: str, siz
         rt = runtime(database_url, api_url, SIZES[size])
         if kind == "bot":  # what `pacesetter run --http` builds and warms before it serves
             bolt = rt.bolt_app(rt.slack_client(), socket_mode=False)
-            for thread in rt.warm_up_bot():
-                thread.join()
+            rt.warm_up_bot().join()
         else:
             bolt = floor_app(rt)
         server = make_http_server(bolt, "127.0.0.1", 0)

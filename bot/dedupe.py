@@ -9,20 +9,35 @@ The key is Slack's own id for the delivery: ``event_id`` for events, ``trigger_i
 commands and button clicks, and for a modal submission the view id plus a digest of what was
 typed (Slack keeps a modal's view id when it answers with field errors, so a corrected
 resubmission of the same modal must still go through).
+
+A command that only reads before it answers (`/mystats`, `/leaderboard`) need not wait for its
+claim to commit before reading: ``claim_in_background`` starts the claim beside the reads, and
+``ClaimedRespond`` holds the answer until the claim is settled, dropping it when the claim was
+lost. The claim's round trips and commit then overlap the reads instead of preceding them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt.context.respond import Respond
 
 from bot.deps import BotDeps
 
 CLAIM_KEY = "claim_request"
+log = logging.getLogger(__name__)
+# Claims are short (one insert and a commit): two threads serve every read-first listener.
+_claims = ThreadPoolExecutor(max_workers=2, thread_name_prefix="pacesetter-claim")
+
+
+class AlreadyHandled(Exception):
+    """Another copy of this request was handled: this one stops before any effect."""
 
 
 def request_key(body: dict[str, Any]) -> str | None:
@@ -51,6 +66,43 @@ def first_delivery(context: BoltContext, body: dict[str, Any]) -> bool:
         return True
     claimed: bool = claim(key)
     return claimed
+
+
+def claim_in_background(context: BoltContext, body: dict[str, Any]) -> Future[bool]:
+    """Start claiming this request beside the caller's reads; the future says if it won."""
+    return _claims.submit(first_delivery, context, body)
+
+
+def claim_won(pending: Future[bool]) -> bool:
+    """Wait for a background claim; a claim that failed (database down) counts as won.
+
+    Its error has already reached the listener through ``ClaimedRespond``: the listener is
+    then reporting that error, which must reach the user.
+    """
+    try:
+        return pending.result()
+    except Exception:
+        log.debug("request claim failed", exc_info=True)
+        return True
+
+
+class ClaimedRespond:
+    """``respond`` that sends only once the request's claim is won (read-first listeners).
+
+    The first answer waits for the claim: won, it is sent; lost (a copy was handled
+    elsewhere), ``AlreadyHandled`` stops the listener; failed, the claim's error is raised
+    and reported like any other.
+    """
+
+    def __init__(self, respond: Respond, pending: Future[bool]) -> None:
+        self.respond = respond
+        self.pending = pending
+        self.response_url = respond.response_url
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not self.pending.result():
+            raise AlreadyHandled()
+        return self.respond(*args, **kwargs)
 
 
 class Claimer:

@@ -93,12 +93,16 @@ def acknowledge(ack: Ack) -> None:
     ack()
 
 
-def after_ack(work: Work) -> Work:
+def after_ack(work: Work, *, reads_first: bool = False) -> Work:
     """Wrap a lazy listener so its errors reach ``report`` like every other listener's.
 
     Bolt only logs an exception raised in a lazy listener; this sends it through the same
     path as the @app.error handler, so the user hears about it and gets an error id. A copy
     of a request already handled (a Slack retry, a second instance) is skipped here.
+
+    ``reads_first`` is for listeners that change nothing and send nothing before their first
+    ``respond()``: their claim is made beside their reads, and ``respond`` waits for it
+    (bot/dedupe.py), so a command's answer does not wait for the claim and then the reads.
     """
     wanted = inspect.getfullargspec(work).args
 
@@ -114,6 +118,17 @@ def after_ack(work: Work) -> Work:
         logger: logging.Logger,
     ) -> None:
         given = locals()
+        if reads_first:
+            pending = dedupe.claim_in_background(context, body)
+            given["respond"] = dedupe.ClaimedRespond(respond, pending)
+            try:
+                work(**{name: given[name] for name in wanted})
+            except dedupe.AlreadyHandled:
+                logger.info("skipped a copy of %s already handled", _kind(body))
+            except Exception as error:  # reported by the copy that won the claim only
+                if dedupe.claim_won(pending):
+                    report(error, body, respond, client)
+            return
         try:
             if not dedupe.first_delivery(context, body):
                 logger.info("skipped a copy of %s already handled", _kind(body))

@@ -3,8 +3,9 @@
 The rep is looked up when a listener first asks (`current_rep` / `optional_rep`), not before
 the acknowledgement: most listeners only need it in their lazy part, after Slack has its ack.
 The lookup reads the database without waiting on writers, so a sync in progress never holds
-up an answer. A Slack user not linked yet is matched once by the email Slack has
-for them; that costs one users.info call, after which the link is stored.
+up an answer; a listener that reads anyway can pass its unit of work's stores, so the lookup
+costs no transaction of its own. A Slack user not linked yet is matched once by the email
+Slack has for them; that costs one users.info call, after which the link is stored.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from slack_bolt import App, BoltContext, BoltResponse
 
-from bot.deps import BotDeps
+from bot.deps import BotDeps, Stores
 from domain.errors import NotLinked
 from domain.ports import RepProfile
 
@@ -24,39 +25,45 @@ REP_KEY = "rep"
 RESOLVER_KEY = "rep_resolver"
 
 
-def current_rep(context: BoltContext) -> RepProfile:
-    """Return the rep making the request, or raise NotLinked."""
-    rep = optional_rep(context)
+def current_rep(context: BoltContext, stores: Stores | None = None) -> RepProfile:
+    """Return the rep making the request, or raise NotLinked.
+
+    ``stores``, when given, is the caller's open unit of work, read instead of a new one.
+    """
+    rep = optional_rep(context, stores)
     if rep is None:
         raise NotLinked()
     return rep
 
 
-def optional_rep(context: BoltContext) -> RepProfile | None:
+def optional_rep(context: BoltContext, stores: Stores | None = None) -> RepProfile | None:
     """Return the rep making the request, or None when they are not linked (looked up once)."""
     if REP_KEY not in context:
         resolver = context.get(RESOLVER_KEY)
-        context[REP_KEY] = resolver() if callable(resolver) else None
+        context[REP_KEY] = resolver(stores) if isinstance(resolver, RepResolver) else None
     rep = context.get(REP_KEY)
     return rep if isinstance(rep, RepProfile) else None
 
 
-def resolve_rep(deps: BotDeps, user_id: str) -> RepProfile | None:
+def resolve_rep(deps: BotDeps, user_id: str, stores: Stores | None = None) -> RepProfile | None:
     """Return the rep linked to ``user_id``, linking them by their Slack email the first time."""
-    with deps.read_uow() as stores:
+    if stores is not None:
         rep = stores.directory.by_slack_id(user_id)
+    else:
+        with deps.read_uow() as read:
+            rep = read.directory.by_slack_id(user_id)
     if rep is not None:
         return rep
     member = deps.slack_directory.info(user_id)
     if member is None or not member.email:
         return None
-    with deps.uow() as stores:
-        rep = stores.directory.by_email(member.email)
+    with deps.uow() as write:
+        rep = write.directory.by_email(member.email)
         if rep is None:
             return None
-        stores.directory.link(rep.id, user_id, member.timezone)
+        write.directory.link(rep.id, user_id, member.timezone)
         log.info("linked rep %s to Slack user %s by email", rep.id, user_id)
-        return stores.directory.by_id(rep.id)
+        return write.directory.by_id(rep.id)
 
 
 class RepResolver:
@@ -70,8 +77,8 @@ class RepResolver:
         self.deps = deps
         self.user_id = user_id
 
-    def __call__(self) -> RepProfile | None:
-        return resolve_rep(self.deps, self.user_id)
+    def __call__(self, stores: Stores | None = None) -> RepProfile | None:
+        return resolve_rep(self.deps, self.user_id, stores)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> RepResolver:
         return self

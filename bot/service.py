@@ -6,6 +6,7 @@ Slack types, so the same calls serve tests and, later, other entry points.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -120,9 +121,11 @@ def _card(deps: BotDeps, stores: Stores, rep: RepProfile, period: Period) -> Sco
     return scorecards.scorecard(rep, period, deps.now())
 
 
-def my_stats(deps: BotDeps, rep: RepProfile, period: Period) -> MyStats:
-    """Return ``rep``'s scorecard for ``period`` and the trend of their main KPIs."""
+def my_stats(deps: BotDeps, who: Callable[[Stores], RepProfile], period: Period) -> MyStats:
+    """Return the scorecard for ``period`` and the trend of the main KPIs of the rep ``who``
+    finds: in the same read as the scorecard, one transaction for the whole command."""
     with deps.read_uow() as stores:
+        rep = who(stores)
         scorecards: Scorecards = deps.scorecards(stores)
         card = scorecards.scorecard(rep, period, deps.now())
         names = [n for n in scorecards.kpis.names() if n in card.lines][:CHART_KPIS]

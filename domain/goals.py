@@ -120,7 +120,10 @@ class TargetResolver:
         self.calendar = calendar
         self._period_days: dict[tuple[Period, date], int] = {}
         self._cache: dict[tuple[object, ...], Target | None] = {}
-        self._by_subject: dict[tuple[object, ...], Target | None] = {}
+        # Keyed by signature, not by rep: a resolver shared by the bot's requests must not
+        # hold an entry per rep, KPI and range (210,000 at 10,000 reps), which the garbage
+        # collector would walk on every full collection.
+        self._by_signature: dict[tuple[object, ...], Target | None] = {}
         self._signatures: dict[GoalSubject, tuple[object, ...]] = {}
 
     def signature(self, subject: GoalSubject) -> tuple[object, ...]:
@@ -145,11 +148,11 @@ class TargetResolver:
         Days before the rep's start date carry no share. A range whose working days carry no
         goal at all has no target (not a target of zero).
         """
-        direct = (kpi, subject, rng.start, rng.end, prefer)
-        if direct in self._by_subject:
-            return self._by_subject[direct]
+        direct = (kpi, self.signature(subject), rng.start, rng.end, prefer)
+        if direct in self._by_signature:
+            return self._by_signature[direct]
         found = self._target(kpi, subject, rng, prefer)
-        self._by_subject[direct] = found
+        self._by_signature[direct] = found
         return found
 
     def _target(

@@ -24,4 +24,6 @@ def register(app: App, deps: BotDeps) -> None:
         board = service.leaderboard(deps, optional_rep(context), args.metric, args.period)
         respond(response_type="ephemeral", **leaderboard_message(board).as_kwargs())
 
-    app.command(Command.LEADERBOARD)(ack=acknowledge, lazy=[after_ack(leaderboard)])
+    app.command(Command.LEADERBOARD)(
+        ack=acknowledge, lazy=[after_ack(leaderboard, reads_first=True)]
+    )

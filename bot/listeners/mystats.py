@@ -31,10 +31,10 @@ def register(app: App, deps: BotDeps, uploader: ChartUploader) -> None:
             respond(response_type="ephemeral", **shared_notes_message(notes).as_kwargs())
             return
         period = parse_period(command.get("text"))
-        stats = service.my_stats(deps, current_rep(context), period)
+        stats = service.my_stats(deps, lambda stores: current_rep(context, stores), period)
         respond(response_type="ephemeral", **scorecard_message(stats.card).as_kwargs())
         if deps.charts and uploader.allowed and stats.trend:
             png = render_trend(title(stats.card), stats.trend, stats.card.as_of)
             uploader.upload(client, command["user_id"], png, chart_comment(stats.card))
 
-    app.command(Command.MYSTATS)(ack=acknowledge, lazy=[after_ack(mystats)])
+    app.command(Command.MYSTATS)(ack=acknowledge, lazy=[after_ack(mystats, reads_first=True)])

@@ -33,7 +33,7 @@ def messages(env: BotEnv) -> dict[str, Message]:
         john = stores.directory.by_slack_id(env.people["John Miller"])
         morgan = stores.directory.by_slack_id(env.people["Morgan Lee"])
     assert john is not None and morgan is not None
-    stats = service.my_stats(deps, john, Period.WEEK)
+    stats = service.my_stats(deps, lambda _stores: john, Period.WEEK)
     board = service.leaderboard(deps, john, "meaningful_conversations", Period.MONTH)
     brief = service.coach_brief(deps, morgan, env.people["John Miller"])
     goal = Goal("prospecting", Period.WEEK, 60, Scope.TEAM, "East")

@@ -9,6 +9,7 @@ functions are called directly on a simulated clock; nothing sleeps.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -233,6 +234,23 @@ def test_after_a_sync_or_roll_up_the_bot_process_warms_its_rank_tables(
 
     runner.deps = dataclasses.replace(runner.deps, after_data_change=broken)
     assert runner.run("snapshot", manual=True).status == "ok"  # the job's result stands
+
+
+def test_at_start_up_the_bot_warms_its_rank_tables_then_freezes_what_it_loaded(
+    engine: Engine, database_url: str, fake_slack: FakeSlackOutbox
+) -> None:
+    seed_reps(engine)
+    rt = make_runtime(database_url, fake_slack.url)
+    assert len(rt.rank_cache) == 0
+    frozen_before = gc.get_freeze_count()
+    try:
+        thread = rt.warm_up_bot()
+        thread.join(60)
+        assert not thread.is_alive()
+        assert len(rt.rank_cache) > 0, "the first /mystats finds its rank table built"
+        assert gc.get_freeze_count() > frozen_before, "start-up's objects are out of gc's walk"
+    finally:
+        gc.unfreeze()  # the test process goes on collecting as before
 
 
 def test_digest_and_welcome_content(
