@@ -124,7 +124,15 @@ class TargetResolver:
         # hold an entry per rep, KPI and range (210,000 at 10,000 reps), which the garbage
         # collector would walk on every full collection.
         self._by_signature: dict[tuple[object, ...], Target | None] = {}
-        self._signatures: dict[GoalSubject, tuple[object, ...]] = {}
+        # Which goals apply depends only on scope: everyone's, the team's, the rep's own.
+        self._everyone = tuple(id(g) for g in goals if g.scope is Scope.EVERYONE)
+        self._teams: dict[str, tuple[int, ...]] = {}
+        self._reps: dict[str, tuple[int, ...]] = {}
+        for goal in goals:
+            if goal.scope is not Scope.EVERYONE:
+                by = self._teams if goal.scope is Scope.TEAM else self._reps
+                value = (goal.scope_value or "").casefold()
+                by[value] = (*by.get(value, ()), id(goal))
 
     def signature(self, subject: GoalSubject) -> tuple[object, ...]:
         """Return all that ``subject``'s targets depend on besides the range and KPI.
@@ -132,13 +140,9 @@ class TargetResolver:
         That is the goals that apply to them and their start date: two reps with the same
         signature get the same target for every KPI and range, so boards resolve per group.
         """
-        found = self._signatures.get(subject)
-        if found is None:
-            applying = tuple(
-                id(g) for goals in self._by_kpi.values() for g in goals if g.applies_to(subject)
-            )
-            found = self._signatures[subject] = (applying, subject.start_date)
-        return found
+        team = self._teams.get(subject.team.casefold(), ()) if subject.team is not None else ()
+        own = self._reps.get(subject.email.casefold(), ()) if self._reps else ()
+        return (self._everyone, team, own, subject.start_date)
 
     def target(
         self, kpi: str, subject: GoalSubject, rng: DateRange, prefer: Period | None = None

@@ -246,6 +246,12 @@ class RankCache:
                 self._shared.popitem(last=False)
         return value
 
+    def clear(self) -> None:
+        """Forget every table and shared value (what a new data version does to them)."""
+        with self._lock:
+            self._tables.clear()
+            self._shared.clear()
+
     def __len__(self) -> int:
         """Return how many rank tables are kept."""
         with self._lock:
@@ -365,10 +371,20 @@ class Scorecards:
         """Return the reps who appear on boards (by role), optionally of one team."""
         return [
             r
-            for r in self.store.reps()
+            for r in self._active_reps()
             if r.role in self.rules.board_roles
             and (team is None or (r.team or "").casefold() == team.casefold())
         ]
+
+    def _active_reps(self) -> Sequence[RepProfile]:
+        """Return the active reps; read once per data version when requests share a cache.
+
+        Every board and rank table starts from all reps (11,000 rows at L, a third of a
+        board's time); writes to reps move the version, so the list is never stale.
+        """
+        if self.rank_cache is None:
+            return self.store.reps()
+        return self.rank_cache.shared(("reps", self.data_version), lambda: tuple(self.store.reps()))
 
     def _period_totals(
         self, period: Period, as_of: date, kpis: Sequence[str] | None = None

@@ -16,7 +16,7 @@ from domain.scorecard import RankCache, Scorecards
 from domain.timeutil import Period
 from storage.db import session_scope
 from storage.metrics import SqlMetricsStore
-from storage.models import Delivery
+from storage.models import Delivery, Rep
 from tests.storage.test_metrics import NOW, seed
 
 GOALS = [Goal("prospecting", Period.WEEK, 200)]
@@ -127,3 +127,28 @@ def test_warmed_rank_tables_answer_the_next_scorecard_without_ranking(
         cards = Scorecards(store, GOALS, rank_cache=cache, data_version=store.data_version())
         assert cards.warm_ranks([Period.WEEK], when) == 1
     assert built == [Period.WEEK, Period.MONTH]  # same data version: nothing rebuilt
+
+
+def test_boards_on_a_shared_cache_follow_rep_changes(engine: Engine) -> None:
+    """The reps list is kept per data version: a new, renamed or departed rep shows at once."""
+    seed(engine)
+    cache = RankCache()
+
+    def board() -> list[str]:
+        with session_scope(engine) as session:
+            store = SqlMetricsStore(session)
+            cards = Scorecards(store, GOALS, rank_cache=cache, data_version=store.data_version())
+            lines = cards.leaderboard("prospecting", Period.WEEK, SATURDAY)
+            return [line.standing.name for line in lines]
+
+    assert board() == ["Cy", "Ann", "Bob"]
+    assert board() == ["Cy", "Ann", "Bob"]  # the second from the cached list
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE rep SET name = 'Annabel' WHERE email = 'ann@x.com'"))
+    assert board() == ["Cy", "Annabel", "Bob"]
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE rep SET active = false WHERE email = 'cy@x.com'"))
+    assert board() == ["Annabel", "Bob"]
+    with session_scope(engine) as session:
+        session.add(Rep(source="t", crm_user_id="D", name="Dee", email="dee@x.com"))
+    assert board() == ["Annabel", "Bob", "Dee"]

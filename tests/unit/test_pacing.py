@@ -189,3 +189,45 @@ def test_status_is_monotonic_in_actuals(a: int, b: int) -> None:
     order = {Status.BEHIND: 0, Status.ON_TRACK: 1, Status.AHEAD: 2}
     low, high = sorted((a, b))
     assert order[status_for(low, 100)] <= order[status_for(high, 100)]
+
+
+SIGNATURE_GOALS = [
+    Goal("prospecting", Period.DAY, 40),
+    Goal("wins", Period.MONTH, 3),
+    Goal("prospecting", Period.DAY, 50, Scope.TEAM, "East"),
+    Goal("wins", Period.MONTH, 5, Scope.TEAM, "west"),
+    Goal("conversations", Period.WEEK, 30, Scope.REP, "Ann@X.com"),
+]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["ann@x.com", "ANN@x.com", "bob@x.com", "cy@x.com"]),
+            st.sampled_from([None, "East", "east", "West", "North"]),
+            st.sampled_from([None, date(2026, 11, 2), date(2026, 11, 9)]),
+        ),
+        min_size=2,
+        max_size=6,
+    )
+)
+def test_reps_share_a_signature_exactly_when_the_same_goals_apply_from_the_same_start(
+    people: list[tuple[str, str | None, date | None]],
+) -> None:
+    resolver = TargetResolver(SIGNATURE_GOALS, WorkCalendar())
+    month = period_range(Period.MONTH, date(2026, 11, 16))
+    subjects = [GoalSubject(email, team, start) for email, team, start in people]
+    for a in subjects:
+        for b in subjects:
+            same_goals = [g.applies_to(a) for g in SIGNATURE_GOALS] == [
+                g.applies_to(b) for g in SIGNATURE_GOALS
+            ]
+            same = same_goals and a.start_date == b.start_date
+            assert (resolver.signature(a) == resolver.signature(b)) is same
+            if same:  # and so every target is the same, whichever of them asked first
+                for kpi in ("prospecting", "wins", "conversations"):
+                    assert resolver.target(kpi, a, month) == resolver.target(kpi, b, month)
+    for subject in subjects:  # the shared memo gives what a resolver of one's own gives
+        alone = TargetResolver(SIGNATURE_GOALS, WorkCalendar())
+        for kpi in ("prospecting", "wins", "conversations"):
+            assert resolver.target(kpi, subject, month) == alone.target(kpi, subject, month)
