@@ -208,15 +208,15 @@ class SqlJobStore:
 
     def has_history(self, rep_ids: Sequence[int]) -> set[int]:
         """Return which of ``rep_ids`` have any daily snapshot at all."""
-        snap = _t(DailySnapshot)
+        # One index probe per rep (EXISTS), not a DISTINCT over two years of their rows.
+        rep, snap = _t(Rep), _t(DailySnapshot)
+        any_row = select(snap.c.id).where(snap.c.rep_id == rep.c.id).exists()
         found: set[int] = set()
         ids = list(rep_ids)
         for start in range(0, len(ids), 900):
             found.update(
                 self.session.execute(
-                    select(snap.c.rep_id)
-                    .where(snap.c.rep_id.in_(ids[start : start + 900]))
-                    .distinct()
+                    select(rep.c.id).where(rep.c.id.in_(ids[start : start + 900]), any_row)
                 ).scalars()
             )
         return found

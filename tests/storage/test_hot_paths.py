@@ -18,6 +18,7 @@ from domain.goals import Goal, Scope
 from domain.scorecard import ACTIVITY_SCORE, RESULTS_SCORE, Scorecards
 from domain.timeutil import DateRange, Period, period_to_date
 from storage.db import session_scope
+from storage.job_store import SqlJobStore
 from storage.metrics import SqlMetricsStore
 from storage.models import DailySnapshot, Rep, SyncState
 from storage.queries import data_as_of
@@ -124,3 +125,19 @@ def test_scorecard_sums_from_its_one_series_read_equal_the_sums_in_sql(engine: E
                 assert line.previous == same(previous.get(name, 0.0)), (period, name)
         quarter = cards.scorecard(ann, Period.QUARTER, FRIDAY, with_ranks=False)
         assert quarter.lines["won_amount"].pace.actual > 0  # the amounts were in range
+
+
+def test_has_history_finds_reps_with_any_snapshot_old_or_new(engine: Engine) -> None:
+    ids = seed(engine)  # ann, bob and cy have a week of snapshots; the manager has none
+    with session_scope(engine) as session:
+        newcomer = Rep(source="t", crm_user_id="N", name="Nia", email="nia@x.com")
+        veteran = Rep(source="t", crm_user_id="V", name="Vic", email="vic@x.com")
+        session.add_all([newcomer, veteran])
+        session.flush()
+        assert newcomer.id is not None and veteran.id is not None
+        old_day = MONDAY - timedelta(days=700)
+        session.add(DailySnapshot(rep_id=veteran.id, day=old_day, kpi="wins", value=0))
+        ids |= {"nia": newcomer.id, "vic": veteran.id}
+    with session_scope(engine) as session:
+        found = SqlJobStore(session).has_history([*ids.values(), 999_999])
+    assert found == {ids["ann"], ids["bob"], ids["cy"], ids["vic"]}
