@@ -25,8 +25,8 @@ What is timed:
   ``domain.nudges.plan_nudges``), summed. Goal: under 10 s.
 - nudges: the real ``nudges`` job (targets from the database, planning, every due rep's
   scorecard content, Block Kit, outbox insert) at each zone's 09:30 on the next Monday morning,
-  until every rep due that morning is queued (goal also held to 10 s). The queued rows are
-  deleted afterwards so the database can be reused.
+  until every rep due that morning is queued (reported per nudge, without a goal: the issue's
+  goal is planning). The queued rows are deleted afterwards so the database can be reused.
 - storage: database bytes per rep-day of history, against the bare bytes of the snapshot values.
 - ``pacesetter stats --rep X --json``: ``app.stats_report`` (KPI and score ranks), in process.
 """
@@ -355,12 +355,17 @@ def bench_nudges(rt: cli_app.Runtime, spec: OrgSpec, *, job: bool = True) -> lis
         return planned
     return [
         *planned,
+        # Issue #10's goal is on planning (above). Composing and queueing is reported without
+        # one: it runs per tick, not while anyone waits, and Slack's pacing (about 4 posts a
+        # second) makes delivering the morning take longer than composing it.
         Comparison(
             f"nudges job, the whole morning: {queued:,} reps planned, composed, queued",
             total,
             None,
             unit="s",
-            max_figure=10,
+        ),
+        Comparison(
+            "nudges job, per nudge composed and queued", total * 1000 / max(queued, 1), None
         ),
     ]
 

@@ -9,6 +9,7 @@ date (``--as-of``: that day counts as complete).
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -178,19 +179,33 @@ def span(ranges: Sequence[DateRange]) -> DateRange:
     return DateRange(min(r.start for r in ranges), max(r.end for r in ranges))
 
 
-def range_sums(series: Mapping[str, Mapping[date, float]], rng: DateRange) -> dict[str, float]:
-    """Return KPI -> sum of the daily values within ``rng``, as ``MetricsStore.totals`` does.
+class SeriesSums:
+    """Sums of a rep's KPI -> day -> value series over ranges, as ``MetricsStore.totals`` does.
 
-    A KPI without a value in ``rng`` is left out; one with only zeros is there as 0.0. Days
-    are added in date order, the order the database sums a rep's rows in.
+    A KPI without a value in a range is left out; one with only zeros is there as 0.0. Days
+    are added in date order, the order the database sums a rep's rows in. The days are
+    sorted once, so each range costs two bisections and the sum of its own values.
     """
-    out: dict[str, float] = {}
-    start, end = rng.start, rng.end
-    for kpi, values in series.items():
-        days = sorted(d for d in values if start <= d <= end)
-        if days:
-            out[kpi] = float(sum(values[d] for d in days))
-    return out
+
+    def __init__(self, series: Mapping[str, Mapping[date, float]]) -> None:
+        self._columns: dict[str, tuple[list[date], list[float]]] = {}
+        for kpi, values in series.items():
+            days = sorted(values)
+            self._columns[kpi] = (days, [values[d] for d in days])
+
+    def over(self, rng: DateRange) -> dict[str, float]:
+        """Return KPI -> sum of the values within ``rng``."""
+        out: dict[str, float] = {}
+        for kpi, (days, values) in self._columns.items():
+            first, last = bisect_left(days, rng.start), bisect_right(days, rng.end)
+            if first < last:
+                out[kpi] = float(sum(values[first:last]))
+        return out
+
+
+def range_sums(series: Mapping[str, Mapping[date, float]], rng: DateRange) -> dict[str, float]:
+    """Return KPI -> sum of the daily values within ``rng`` (see ``SeriesSums``)."""
+    return SeriesSums(series).over(rng)
 
 
 def slice_series(
@@ -509,10 +524,11 @@ class Scorecards:
         # it and the trend chart keeps the period's part.
         window = span([*ranges.values(), before, rng, streak_window(progress)])
         series = self.store.daily([rep.id], window).get(rep.id, {})
-        totals = {p: range_sums(series, r) for p, r in ranges.items()}
+        sums = SeriesSums(series)
+        totals = {p: sums.over(r) for p, r in ranges.items()}
         rng, time, paces = self.paces(rep, period, progress, totals[period])
         activity, results = self.scores(rep, progress, totals)
-        previous = range_sums(series, before)
+        previous = sums.over(before)
         streaks = self._streaks(rep, progress, series)
         ranks: dict[str, int | None] = {}
         ranked, by_count = 0, frozenset[str]()

@@ -269,8 +269,15 @@ class ScorecardWriter:
         return funnels, {f.rep_id: f for f in funnels}, by_team
 
     def _rep_map(self) -> dict[int, RepProfile]:
+        """Return every active rep by id: read once per run (per data version when shared),
+        not once per chunk of nudges."""
         if self._reps is None:
-            self._reps = {r.id: r for r in self.metrics.reps()}
+            if self.shared is not None and self.version is not None:
+                self._reps = self.shared.shared(
+                    ("rep_map", self.version), lambda: {r.id: r for r in self.metrics.reps()}
+                )
+            else:
+                self._reps = {r.id: r for r in self.metrics.reps()}
         return self._reps
 
     def _rep(self, target: NudgeTarget) -> RepProfile:
