@@ -40,10 +40,10 @@ def warm_up() -> threading.Thread:
     """
 
     def load() -> None:
-        import matplotlib
+        from matplotlib.backends import backend_agg  # noqa: F401
+        from matplotlib.figure import Figure
 
-        matplotlib.use("Agg")
-        from matplotlib import pyplot  # noqa: F401
+        Figure()  # font cache and rc defaults are loaded on first use
 
     thread = threading.Thread(target=load, name="pacesetter-chart-warm-up", daemon=True)
     thread.start()
@@ -52,47 +52,54 @@ def warm_up() -> threading.Thread:
 
 def render_trend(title: str, series: Sequence[TrendSeries], as_of: date) -> bytes:
     """Draw one small panel per KPI (cumulative actual solid, goal pace dashed) as PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    # The object-oriented API, not pyplot: pyplot keeps global state that listener threads
+    # drawing at once would share, and its figures must be closed or they are kept.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     panels = max(1, len(series))
     cols = 2 if panels > 1 else 1
     rows = (panels + cols - 1) // cols
-    fig: Figure = plt.figure(figsize=(4.2 * cols, 2.4 * rows + 0.6), dpi=100)
-    try:
-        fig.suptitle(title, fontsize=12, fontweight="bold")
-        for index, item in enumerate(series, start=1):
-            ax = fig.add_subplot(rows, cols, index)
-            shown = [d for d in item.days if d <= as_of]
-            xs = [d.day for d in item.days]
+    height = 2.4 * rows + 0.6
+    fig = Figure(figsize=(4.2 * cols, height), dpi=100)
+    FigureCanvasAgg(fig)
+    fig.suptitle(title, fontsize=12, fontweight="bold")
+    for index, item in enumerate(series, start=1):
+        ax = fig.add_subplot(rows, cols, index)
+        shown = [d for d in item.days if d <= as_of]
+        xs = [d.day for d in item.days]
+        ax.plot(
+            [d.day for d in shown],
+            cumulative(shown, item.values),
+            color="#1f77b4",
+            linewidth=2,
+            label="actual",
+        )
+        if item.goal_shares:
             ax.plot(
-                [d.day for d in shown],
-                cumulative(shown, item.values),
-                color="#1f77b4",
-                linewidth=2,
-                label="actual",
+                xs,
+                cumulative(item.days, item.goal_shares),
+                color="#888888",
+                linestyle="--",
+                linewidth=1.2,
+                label="goal pace",
             )
-            if item.goal_shares:
-                ax.plot(
-                    xs,
-                    cumulative(item.days, item.goal_shares),
-                    color="#888888",
-                    linestyle="--",
-                    linewidth=1.2,
-                    label="goal pace",
-                )
-            ax.set_title(item.label, fontsize=10)
-            ax.tick_params(labelsize=8)
-            ax.set_ylim(bottom=0)
-            ax.grid(alpha=0.3)
-        if series:
-            fig.axes[0].legend(fontsize=8, loc="upper left")
-        fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
-        return buffer.getvalue()
-    finally:
-        plt.close(fig)
+        ax.set_title(item.label, fontsize=10)
+        ax.tick_params(labelsize=8)
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+    if series:
+        fig.axes[0].legend(fontsize=8, loc="upper left")
+    # Fixed margins (in inches, turned into fractions) instead of tight_layout, which measured
+    # every tick label of every panel and took a third of the drawing time.
+    fig.subplots_adjust(
+        left=0.55 / (4.2 * cols),
+        right=1 - 0.15 / (4.2 * cols),
+        bottom=0.35 / height,
+        top=1 - 0.65 / height,
+        wspace=0.2,
+        hspace=0.4,
+    )
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
