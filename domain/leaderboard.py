@@ -10,7 +10,7 @@ managers.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -73,6 +73,28 @@ def rank(standings: Sequence[Standing], by: RankBy = RankBy.PERCENT) -> list[Ran
         (s for s, v in scored if v is None), key=lambda s: (s.name.casefold(), s.rep_id)
     )
     out.extend(Ranked(s, None, None) for s in unranked)
+    return out
+
+
+def competition_ranks(scores: Mapping[int, float | None]) -> dict[int, int | None]:
+    """Return each rep's rank for rep -> score, exactly as ``rank`` numbers its lines.
+
+    The same ranking (best first, ties after rounding to 0.01 share a rank, the next rank
+    skips, no score means no rank) without building a line per rep: rank tables rank every
+    rep on every KPI after each sync, 70,000 lines at 10,000 reps.
+    """
+    out: dict[int, int | None] = dict.fromkeys(scores)
+    keyed = sorted(
+        (-round(value, TIE_PRECISION), rep_id)
+        for rep_id, value in scores.items()
+        if value is not None
+    )
+    previous: float | None = None
+    current = 0
+    for position, (key, rep_id) in enumerate(keyed, start=1):
+        if key != previous:
+            current, previous = position, key
+        out[rep_id] = current
     return out
 
 

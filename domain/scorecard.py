@@ -21,7 +21,7 @@ from domain.calendar import Elapsed, Progress, WorkCalendar, elapsed
 from domain.consistency import streak
 from domain.goals import Goal, GoalSubject, Target, TargetResolver
 from domain.kpis import KpiCatalog, KpiKind
-from domain.leaderboard import RankBy, Ranked, Standing, rank
+from domain.leaderboard import RankBy, Ranked, Standing, competition_ranks, rank
 from domain.pacing import DEFAULT_BAND, Pace, expected_to_date, pace, percent
 from domain.ports import MetricsStore, RepProfile
 from domain.scoring import (
@@ -617,20 +617,34 @@ class Scorecards:
         return table
 
     def _rank_table(self, period: Period, as_of: date, by: RankBy, scores: bool) -> RankTable:
-        """Rank every board rep on every KPI (and, with ``scores``, on both scores)."""
+        """Rank every board rep on every KPI (and, with ``scores``, on both scores).
+
+        The ranks are what ``leaderboard`` gives each rep, worked out without its lines:
+        targets once per goal signature, one score per rep, ``competition_ranks``.
+        """
         reps = self.board_reps()
         totals = self._period_totals(period, as_of)
+        rng = period_range(period, as_of)
+        signatures = [(rep, self.resolver.signature(subject_of(rep))) for rep in reps]
         ranks: dict[str, dict[int, int | None]] = {}
         by_count: set[str] = set()
         for name in self.kpis.names():
-            board = self.leaderboard(name, period, as_of, by=by, reps=reps, totals=totals)
-            if by is RankBy.PERCENT and all(line.rank is None for line in board):
+            goals: dict[object, float | None] = {}
+            actuals: dict[int, float] = {}
+            percents: dict[int, float | None] = {}
+            for rep, signature in signatures:
+                if signature not in goals:
+                    target = self.resolver.target(name, subject_of(rep), rng, period)
+                    goals[signature] = target.total if target else None
+                actual = actuals[rep.id] = totals.get(rep.id, {}).get(name, 0.0)
+                percents[rep.id] = percent(actual, goals[signature])
+            if by is RankBy.COUNT or all(value is None for value in percents.values()):
                 # Nobody has a goal for this KPI: rank the raw counts rather than nobody.
-                board = self.leaderboard(
-                    name, period, as_of, by=RankBy.COUNT, reps=reps, totals=totals
-                )
-                by_count.add(name)
-            ranks[name] = {line.standing.rep_id: line.rank for line in board}
+                ranks[name] = competition_ranks(actuals)
+                if by is RankBy.PERCENT:
+                    by_count.add(name)
+            else:
+                ranks[name] = competition_ranks(percents)
         for metric in (ACTIVITY_SCORE, RESULTS_SCORE) if scores else ():
             board = self._score_board(metric, as_of, reps)
             ranks[metric] = {line.standing.rep_id: line.rank for line in board}

@@ -15,7 +15,8 @@ from sqlalchemy import Engine, update
 from sqlmodel import col
 
 from domain.goals import Goal, Scope
-from domain.scorecard import ACTIVITY_SCORE, RESULTS_SCORE, Scorecards
+from domain.leaderboard import RankBy, rank_of
+from domain.scorecard import ACTIVITY_SCORE, RESULTS_SCORE, RankCache, Scorecards
 from domain.timeutil import DateRange, Period, period_to_date
 from storage.db import session_scope
 from storage.job_store import SqlJobStore
@@ -141,3 +142,29 @@ def test_has_history_finds_reps_with_any_snapshot_old_or_new(engine: Engine) -> 
     with session_scope(engine) as session:
         found = SqlJobStore(session).has_history([*ids.values(), 999_999])
     assert found == {ids["ann"], ids["bob"], ids["cy"], ids["vic"]}
+
+
+def test_scorecard_ranks_from_the_rank_table_match_each_kpis_board(engine: Engine) -> None:
+    """Rank tables rank without building boards; every rank must be the board's own."""
+    ids = seed(engine)
+    with session_scope(engine) as session:  # a tie and a zero goal's worth of variety
+        session.add(DailySnapshot(rep_id=ids["bob"], day=FRIDAY, kpi="conversations", value=7))
+        session.add(DailySnapshot(rep_id=ids["cy"], day=FRIDAY, kpi="conversations", value=7))
+        session.add(DailySnapshot(rep_id=ids["ann"], day=FRIDAY, kpi="wins", value=2))
+    with session_scope(engine) as session:
+        store = SqlMetricsStore(session)
+        cards = Scorecards(store, GOALS, rank_cache=RankCache(), data_version=store.data_version())
+        reps = cards.board_reps()
+        for period in Period:
+            for by in RankBy:
+                for rep in reps:
+                    card = cards.scorecard(rep, period, FRIDAY, by=by)
+                    for kpi in cards.kpis.names():
+                        board = cards.leaderboard(kpi, period, FRIDAY, by=by)
+                        fallback = by is RankBy.PERCENT and all(x.rank is None for x in board)
+                        if fallback:
+                            board = cards.leaderboard(kpi, period, FRIDAY, by=RankBy.COUNT)
+                        line = rank_of(board, rep.id)
+                        assert line is not None
+                        assert card.ranks[kpi] == line.rank, (period, by, rep.name, kpi)
+                        assert (kpi in card.count_ranked) is fallback

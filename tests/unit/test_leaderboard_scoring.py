@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.consistency import consistency, streak
-from domain.leaderboard import RankBy, Standing, rank, rank_of, visible_to
-from domain.pacing import Pace, Status
+from domain.leaderboard import RankBy, Standing, competition_ranks, rank, rank_of, visible_to
+from domain.pacing import Pace, Status, percent
 from domain.scoring import blend, composite
 
 
@@ -97,6 +97,29 @@ def test_ranks_are_a_permutation_with_competition_ranking(
         assert line.rank == better + 1
     assert [line.rank for line in ranked] == sorted(line.rank for line in ranked if line.rank)
     assert all(line.rank is None for line in board[len(ranked) :])
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(min_value=0, max_value=500, allow_nan=False),
+            st.one_of(st.none(), st.floats(min_value=-5, max_value=300, allow_nan=False)),
+        ),
+        max_size=40,
+    ),
+    st.sampled_from(list(RankBy)),
+)
+def test_competition_ranks_number_reps_as_the_board_does(
+    rows: list[tuple[float, float | None]], by: RankBy
+) -> None:
+    """The rank tables' shortcut gives every rep the rank its board line has (float noise,
+    zero and negative goals, no goal, empty boards included)."""
+    inputs = [s(i, f"r{i % 3}", a, g) for i, (a, g) in enumerate(rows)]
+    board = {line.standing.rep_id: line.rank for line in rank(inputs, by)}
+    scores = {
+        x.rep_id: x.actual if by is RankBy.COUNT else percent(x.actual, x.goal) for x in inputs
+    }
+    assert competition_ranks(scores) == board
 
 
 def p(actual: float, expected: float | None) -> Pace:
