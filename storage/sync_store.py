@@ -153,6 +153,13 @@ class PlainRows:
             f"AND rep_id IS NOT NULL AND {day} IS NOT NULL ON CONFLICT DO NOTHING"
         )
 
+    def stored_ids(self, model: Any, ids: int) -> str:
+        """Return the SELECT of which of ``ids`` crm_ids have a row, bound as (source, *ids)."""
+        return (
+            f"SELECT crm_id FROM {self._quote(_table(model).name)} "  # noqa: S608
+            f"WHERE source = {self.mark} AND crm_id IN ({self.marks(ids)})"
+        )
+
     def first_dirty(self, limit: int) -> str:
         """Return the SELECT of the first ``limit`` dirty (rep, day) pairs."""
         day = self._quote("day")
@@ -434,8 +441,9 @@ class SqlSyncStore:
         self, source: str, records: Sequence[Any], deleted: Sequence[str], dirty: set[Any]
     ) -> None:
         acts = [r for r in records if isinstance(r, ActivityRecord)]
+        stored = self._stored_ids(Activity, source, [a.crm_id for a in acts] + list(deleted))
         # The days the stored versions sit on are stale too (an edit may move an activity).
-        self._mark_stored_days(Activity, source, [a.crm_id for a in acts] + list(deleted))
+        self._mark_stored_days(Activity, source, sorted(stored))
         reps = self._reps_by_crm_id(source, {a.owner_crm_id for a in acts if a.owner_crm_id})
         rep_ids = {crm_id: ref.id for crm_id, ref in reps.items()}
         zones = {crm_id: self._tz(ref) for crm_id, ref in reps.items()}
@@ -470,12 +478,47 @@ class SqlSyncStore:
             )
             if rep_id is not None and day:
                 dirty.add((rep_id, day))
-        if rows:
-            self._connection().exec_driver_sql(
-                self.plain.insert(Activity, ACTIVITY_COLUMNS, conflict=("source", "crm_id")),
-                list(rows.values()),
-            )
+        self._write(Activity, ACTIVITY_COLUMNS, ("source", "crm_id"), rows, stored)
         self._soft_delete(Activity, source, deleted)
+
+    def _stored_ids(self, model: Any, source: str, crm_ids: Sequence[str]) -> set[str]:
+        """Return which of ``crm_ids`` have a row of ``model`` already."""
+        found: set[str] = set()
+        for chunk in _chunks(crm_ids):
+            found.update(
+                row[0]
+                for row in self._connection().exec_driver_sql(
+                    self.plain.stored_ids(model, len(chunk)), (source, *chunk)
+                )
+            )
+        return found
+
+    def _write(
+        self,
+        model: Any,
+        columns: Sequence[str],
+        keys: Sequence[str],
+        rows: Mapping[str, tuple[Any, ...]],
+        stored: set[str],
+    ) -> None:
+        """Upsert ``rows`` (keyed by crm_id); ``stored`` holds the ids that have a row.
+
+        On SQLite the transaction holds the write lock from its start (BEGIN IMMEDIATE), so
+        the rows found absent stay absent until commit: they take a plain INSERT, which costs
+        SQLite less than an upsert. Elsewhere another writer may insert one meanwhile, and
+        every row is upserted.
+        """
+        if not rows:
+            return
+        conn, upsert = self._connection(), self.plain.insert(model, columns, conflict=keys)
+        if not self.plain.sqlite:
+            conn.exec_driver_sql(upsert, list(rows.values()))
+            return
+        new = [row for crm_id, row in rows.items() if crm_id not in stored]
+        if new:
+            conn.exec_driver_sql(self.plain.insert(model, columns), new)
+        if len(new) < len(rows):
+            conn.exec_driver_sql(upsert, [row for key, row in rows.items() if key in stored])
 
     def _mark_stored_days(self, model: Any, source: str, crm_ids: Sequence[str]) -> None:
         """Mark dirty the (rep, day) of the stored rows with these ids, before they change."""

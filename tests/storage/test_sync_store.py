@@ -355,6 +355,26 @@ def test_plain_rows_are_stored_exactly_as_core_stores_them(engine: Engine) -> No
     assert by_kpi["conversations"] == by_kpi["core"]
 
 
+def test_a_page_of_stored_and_new_records_updates_the_one_and_inserts_the_other(
+    engine: Engine,
+) -> None:
+    seed(engine)
+    first = ActivityRecord("a1", "R1", ActivityKind.EMAIL, occurred_at=at(10))
+    apply(engine, SyncPage(CrmObject.ACTIVITIES, records=[first]))
+    rollup(engine)
+    edited = ActivityRecord("a1", "R1", ActivityKind.CALL, occurred_at=at(10), duration_s=70)
+    new = ActivityRecord("a2", "R1", ActivityKind.EMAIL, occurred_at=at(12))
+    apply(engine, SyncPage(CrmObject.ACTIVITIES, records=[new, edited]))
+    rollup(engine)
+    with Session(engine) as session:
+        stored = session.execute(select(Activity.crm_id, Activity.kind).order_by("crm_id")).all()
+    assert [tuple(r) for r in stored] == [("a1", "call"), ("a2", "email")]
+    assert snapshot(engine) == {
+        ("rob@example.com", DAY, "prospecting"): 2,
+        ("rob@example.com", DAY, "conversations"): 1,
+    }
+
+
 def test_the_last_version_of_a_record_in_a_page_wins(engine: Engine) -> None:
     seed(engine)
     apply(
