@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Table, and_, delete, func, select, update
+from sqlalchemy import Connection, Dialect, String, Table, and_, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.types import TypeEngine
 from sqlmodel import Session, col
 
 from domain.kpis import ActivityFact, KpiDefinition, OpportunityFact, StageMoveFact, rollup
@@ -100,6 +101,18 @@ def _same(value: Any) -> Any:
     return value
 
 
+def _array_type(sqltype: TypeEngine[Any], dialect: Dialect) -> str:
+    """Return the SQL type a column's values are cast to in an array of plain rows.
+
+    Strings (String, or SQLModel's AutoString around it) become unbounded VARCHAR: an explicit
+    cast to VARCHAR(n) would silently cut a value too long for its column, where the insert
+    itself refuses it.
+    """
+    if isinstance(getattr(sqltype, "impl_instance", sqltype), String):
+        return "VARCHAR"
+    return sqltype.compile(dialect=dialect)
+
+
 class PlainRows:
     """Statement texts and value formats for plain-tuple statements on one database.
 
@@ -115,10 +128,23 @@ class PlainRows:
         self.day: Callable[[date | None], Any] = sqlite_day if self.sqlite else _same
         self.read_day: Callable[[Any], date] = date.fromisoformat if self.sqlite else _same
         self._quote = dialect.identifier_preparer.quote
+        self._dialect = dialect
 
     def marks(self, count: int) -> str:
         """Return ``count`` placeholders separated by commas."""
         return ", ".join([self.mark] * count)
+
+    def one_of(self, count: int) -> str:
+        """Return the test that a value is one of ``count`` values bound with ``listed``.
+
+        PostgreSQL takes them as one array: its plan for a prepared statement with an IN of
+        hundreds of placeholders may scan the table; ``= ANY(array)`` walks the index.
+        """
+        return f"IN ({self.marks(count)})" if self.sqlite else f"= ANY({self.mark})"
+
+    def listed(self, values: Sequence[Any]) -> tuple[Any, ...]:
+        """Return the parameters binding ``values`` for ``one_of``."""
+        return tuple(values) if self.sqlite else (list(values),)
 
     def insert(
         self,
@@ -127,14 +153,21 @@ class PlainRows:
         *,
         conflict: Sequence[str] = (),
         ignore_conflicts: bool = False,
+        arrays: bool = False,
     ) -> str:
         """Return an INSERT of ``columns``: an upsert on the ``conflict`` key columns (the
-        others updated), or one that skips conflicting rows when ``ignore_conflicts``."""
+        others updated), or one that skips conflicting rows when ``ignore_conflicts``.
+
+        With ``arrays`` (PostgreSQL), it takes one array per column and inserts their rows.
+        """
         q = self._quote
-        text = (
-            f"INSERT INTO {q(_table(model).name)} ({', '.join(map(q, columns))}) "  # noqa: S608
-            f"VALUES ({self.marks(len(columns))})"
-        )
+        values = f"VALUES ({self.marks(len(columns))})"
+        if arrays:
+            table = _table(model)
+            types = [_array_type(table.c[c].type, self._dialect) for c in columns]
+            arrays_in = ", ".join(f"{self.mark}::{t}[]" for t in types)
+            values = f"SELECT * FROM unnest({arrays_in})"  # noqa: S608 -- types of the model
+        text = f"INSERT INTO {q(_table(model).name)} ({', '.join(map(q, columns))}) {values}"
         if conflict:
             sets = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in columns if c not in conflict)
             text += f" ON CONFLICT ({', '.join(map(q, conflict))}) DO UPDATE SET {sets}"
@@ -144,20 +177,21 @@ class PlainRows:
 
     def mark_stored_days(self, model: Any, ids: int) -> str:
         """Return an INSERT into DirtyDay of the (rep, day) of ``ids`` stored rows of ``model``,
-        bound as (source, *crm_ids)."""
+        bound as (source, *listed(crm_ids))."""
         q, day = self._quote, self._quote("day")
         return (
             f"INSERT INTO {q(_table(DirtyDay).name)} (rep_id, {day}) "  # noqa: S608
             f"SELECT DISTINCT rep_id, {day} FROM {q(_table(model).name)} "
-            f"WHERE source = {self.mark} AND crm_id IN ({self.marks(ids)}) "
+            f"WHERE source = {self.mark} AND crm_id {self.one_of(ids)} "
             f"AND rep_id IS NOT NULL AND {day} IS NOT NULL ON CONFLICT DO NOTHING"
         )
 
     def stored_ids(self, model: Any, ids: int) -> str:
-        """Return the SELECT of which of ``ids`` crm_ids have a row, bound as (source, *ids)."""
+        """Return the SELECT of which of ``ids`` crm_ids have a row, bound as
+        (source, *listed(ids))."""
         return (
             f"SELECT crm_id FROM {self._quote(_table(model).name)} "  # noqa: S608
-            f"WHERE source = {self.mark} AND crm_id IN ({self.marks(ids)})"
+            f"WHERE source = {self.mark} AND crm_id {self.one_of(ids)}"
         )
 
     def first_dirty(self, limit: int) -> str:
@@ -169,20 +203,20 @@ class PlainRows:
         )
 
     def delete_days(self, model: Any, days: int) -> str:
-        """Return a DELETE of a rep's rows on ``days`` days, bound as (rep_id, *days)."""
+        """Return a DELETE of a rep's rows on ``days`` days, bound as (rep_id, *listed(days))."""
         return (
             f"DELETE FROM {self._quote(_table(model).name)} "  # noqa: S608
-            f"WHERE rep_id = {self.mark} AND {self._quote('day')} IN ({self.marks(days)})"
+            f"WHERE rep_id = {self.mark} AND {self._quote('day')} {self.one_of(days)}"
         )
 
     def activity_facts(self, days: int) -> str:
         """Return the SELECT of what the roll-up reads of a rep's live activities on ``days``
-        days, bound as (rep_id, *days, False)."""
+        days, bound as (rep_id, *listed(days), False)."""
         day = self._quote("day")
         return (
             f"SELECT {day}, kind, duration_s, direction, outcome, contact_title "  # noqa: S608
             f"FROM {self._quote(_table(Activity).name)} WHERE rep_id = {self.mark} "
-            f"AND {day} IN ({self.marks(days)}) AND is_deleted = {self.mark}"
+            f"AND {day} {self.one_of(days)} AND is_deleted = {self.mark}"
         )
 
 
@@ -488,7 +522,8 @@ class SqlSyncStore:
             found.update(
                 row[0]
                 for row in self._connection().exec_driver_sql(
-                    self.plain.stored_ids(model, len(chunk)), (source, *chunk)
+                    self.plain.stored_ids(model, len(chunk)),
+                    (source, *self.plain.listed(chunk)),
                 )
             )
         return found
@@ -508,23 +543,47 @@ class SqlSyncStore:
         SQLite less than an upsert. Elsewhere another writer may insert one meanwhile, and
         every row is upserted.
         """
+        if not self.plain.sqlite:
+            self._insert_rows(model, columns, list(rows.values()), conflict=keys)
+            return
+        self._insert_rows(model, columns, [row for k, row in rows.items() if k not in stored])
+        self._insert_rows(
+            model, columns, [row for k, row in rows.items() if k in stored], conflict=keys
+        )
+
+    def _insert_rows(
+        self,
+        model: Any,
+        columns: Sequence[str],
+        rows: list[tuple[Any, ...]],
+        *,
+        conflict: Sequence[str] = (),
+        ignore_conflicts: bool = False,
+    ) -> None:
+        """Insert plain rows: one executemany on SQLite; on PostgreSQL one statement taking a
+        column array each (psycopg's executemany sends a statement per row, and a statement of
+        many VALUES groups is parsed for its placeholders in Python on every call)."""
         if not rows:
             return
-        conn, upsert = self._connection(), self.plain.insert(model, columns, conflict=keys)
-        if not self.plain.sqlite:
-            conn.exec_driver_sql(upsert, list(rows.values()))
-            return
-        new = [row for crm_id, row in rows.items() if crm_id not in stored]
-        if new:
-            conn.exec_driver_sql(self.plain.insert(model, columns), new)
-        if len(new) < len(rows):
-            conn.exec_driver_sql(upsert, [row for key, row in rows.items() if key in stored])
+        conn, plain = self._connection(), self.plain
+        text = plain.insert(
+            model,
+            columns,
+            conflict=conflict,
+            ignore_conflicts=ignore_conflicts,
+            arrays=not plain.sqlite,
+        )
+        if plain.sqlite:
+            conn.exec_driver_sql(text, rows)
+        else:
+            conn.exec_driver_sql(text, tuple(list(column) for column in zip(*rows, strict=True)))
 
     def _mark_stored_days(self, model: Any, source: str, crm_ids: Sequence[str]) -> None:
         """Mark dirty the (rep, day) of the stored rows with these ids, before they change."""
         for chunk in _chunks(crm_ids):
             self._connection().exec_driver_sql(
-                self.plain.mark_stored_days(model, len(chunk)), (source, *chunk)
+                self.plain.mark_stored_days(model, len(chunk)),
+                (source, *self.plain.listed(chunk)),
             )
 
     # helpers -------------------------------------------------------------------------------
@@ -613,9 +672,11 @@ class SqlSyncStore:
         if not pairs:
             return
         day_value = self.plain.day
-        self._connection().exec_driver_sql(
-            self.plain.insert(DirtyDay, ("rep_id", "day"), ignore_conflicts=True),
+        self._insert_rows(
+            DirtyDay,
+            ("rep_id", "day"),
             [(r, day_value(d)) for r, d in sorted(pairs)],
+            ignore_conflicts=True,
         )
 
     # roll-ups ------------------------------------------------------------------------------
@@ -648,16 +709,19 @@ class SqlSyncStore:
         # IN over (rep_id, day) pairs made SQLite scan the whole table per chunk.
         for rep_id, days in by_rep.items():
             for chunk in _chunks(sorted(days)):
-                conn.exec_driver_sql(plain.delete_days(DailySnapshot, len(chunk)), (rep_id, *chunk))
+                conn.exec_driver_sql(
+                    plain.delete_days(DailySnapshot, len(chunk)), (rep_id, *plain.listed(chunk))
+                )
         rows = [
             (rep_id, plain.day(d), kpi, value, d < today[rep_id])
             for (rep_id, d, kpi), value in sorted(values.items())
         ]
-        if rows:
-            conn.exec_driver_sql(plain.insert(DailySnapshot, SNAPSHOT_COLUMNS), rows)
+        self._insert_rows(DailySnapshot, SNAPSHOT_COLUMNS, rows)
         for rep_id, days in by_rep.items():
             for chunk in _chunks(sorted(days)):
-                conn.exec_driver_sql(plain.delete_days(DirtyDay, len(chunk)), (rep_id, *chunk))
+                conn.exec_driver_sql(
+                    plain.delete_days(DirtyDay, len(chunk)), (rep_id, *plain.listed(chunk))
+                )
         return len(pairs)
 
     def _rollup_reps(
@@ -695,7 +759,7 @@ class SqlSyncStore:
                 days = by_rep[rep_id]
                 for chunk in _chunks(sorted(days)):
                     rows = conn.exec_driver_sql(
-                        plain.activity_facts(len(chunk)), (rep_id, *chunk, False)
+                        plain.activity_facts(len(chunk)), (rep_id, *plain.listed(chunk), False)
                     ).fetchall()
                     for stored, kind, duration_s, direction, outcome, title in rows:
                         yield ActivityFact(

@@ -6,8 +6,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DataError
 from sqlmodel import Session
 
 from domain.kpis import default_kpis
@@ -395,3 +397,27 @@ def test_the_last_version_of_a_record_in_a_page_wins(engine: Engine) -> None:
         ("rob@example.com", DAY, "prospecting"): 1,
         ("rob@example.com", DAY, "conversations"): 1,
     }
+
+
+def test_a_page_larger_than_a_statement_is_stored_whole(engine: Engine) -> None:
+    # On PostgreSQL plain rows go 1,000 to a statement; a page may hold 2,000 and more.
+    seed(engine)
+    records = [
+        ActivityRecord(f"a{i}", "R1", ActivityKind.EMAIL, occurred_at=at(i % 20))
+        for i in range(2500)
+    ]
+    apply(engine, SyncPage(CrmObject.ACTIVITIES, records=records))
+    apply(engine, SyncPage(CrmObject.ACTIVITIES, records=records[:1500]))  # replayed: upserts
+    rollup(engine)
+    with Session(engine) as session:
+        assert session.execute(select(func.count()).select_from(Activity)).scalar_one() == 2500
+    assert snapshot(engine) == {("rob@example.com", DAY, "prospecting"): 2500}
+
+
+def test_a_value_too_long_for_its_column_is_refused_not_cut(engine: Engine) -> None:
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite does not enforce VARCHAR lengths")
+    seed(engine)
+    too_long = ActivityRecord("a1", "R1", ActivityKind.CALL, occurred_at=at(10), outcome="x" * 65)
+    with pytest.raises(DataError):
+        apply(engine, SyncPage(CrmObject.ACTIVITIES, records=[too_long]))
