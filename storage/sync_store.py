@@ -137,8 +137,8 @@ class PlainRows:
     def one_of(self, count: int) -> str:
         """Return the test that a value is one of ``count`` values bound with ``listed``.
 
-        PostgreSQL takes them as one array: its plan for a prepared statement with an IN of
-        hundreds of placeholders may scan the table; ``= ANY(array)`` walks the index.
+        PostgreSQL takes them as one array parameter (``= ANY``): one placeholder for psycopg
+        to find and bind instead of hundreds.
         """
         return f"IN ({self.marks(count)})" if self.sqlite else f"= ANY({self.mark})"
 
