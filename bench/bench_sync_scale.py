@@ -189,6 +189,11 @@ def floor_child(
         sobject = soql.split(" FROM ", 1)[1].split()[0]
         while True:
             records = result["records"]
+            if not postgres:
+                # make_engine puts pysqlite in autocommit (SQLAlchemy issues BEGIN itself); on a
+                # raw connection each INSERT of the executemany would then commit on its own.
+                # One transaction per page, as the sync's, is what the floor stands for.
+                raw.cursor().execute("BEGIN IMMEDIATE")
             if sobject == "User":
                 stored += _store_users(raw, records, reps, postgres)
             elif sobject in ("Task", "Event"):

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from domain.records import ActivityKind, Direction, MeetingOutcome
 
@@ -94,9 +94,11 @@ class KpiDefinition:
         return self.source is KpiSource.ACTIVITIES and any(r.matches(fact) for r in self.rules)
 
 
-@dataclass(frozen=True, slots=True)
-class ActivityFact:
-    """An activity as the roll-up sees it: owner rep, local day and the fields rules read."""
+class ActivityFact(NamedTuple):
+    """An activity as the roll-up sees it: owner rep, local day and the fields rules read.
+
+    A named tuple (immutable): the roll-up of a full sync reads one per stored activity.
+    """
 
     rep_id: int
     day: date
@@ -230,7 +232,7 @@ def rollup(
     # decide each combination once (a roll-up of a full sync meets millions of facts).
     decided: dict[tuple[Any, ...], tuple[str, ...]] = {}
     for fact in activities:
-        shape = (fact.kind, fact.duration_s, fact.direction, fact.outcome, fact.contact_title)
+        shape = fact[2:]  # (kind, duration_s, direction, outcome, contact_title)
         names = decided.get(shape)
         if names is None:
             names = tuple(d.name for d in activity_kpis if d.counts(fact))

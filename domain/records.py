@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class ActivityKind(StrEnum):
@@ -71,12 +72,13 @@ class PipelineStageRecord:
     probability: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ActivityRecord:
+class ActivityRecord(NamedTuple):
     """A call, email, meeting, LinkedIn touch or task as logged in the CRM.
 
     ``occurred_at`` is an aware UTC instant; ``activity_date`` is set instead when the CRM
     only knows the date (Salesforce ``ActivityDate``), and then the activity belongs to it.
+    Immutable like the other records, but a named tuple: a full sync makes one per activity,
+    millions, and a tuple is built in less than half the time of a frozen dataclass.
     """
 
     crm_id: str

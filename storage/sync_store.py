@@ -7,13 +7,14 @@ records, deletions, the (rep, day) pairs they touch and the new cursor commit to
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, select, update
+from sqlalchemy import Connection, Dialect, String, Table, and_, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.types import TypeEngine
 from sqlmodel import Session, col
 
 from domain.kpis import ActivityFact, KpiDefinition, OpportunityFact, StageMoveFact, rollup
@@ -53,6 +54,172 @@ class RepRef:
     timezone: str | None
 
 
+# Plain rows below SQLAlchemy's type layer ---------------------------------------------------
+#
+# Activities, dirty days and snapshots are the tables the sync writes per record (a full sync
+# of a million activities writes millions of rows). Core's executemany runs every value of
+# every row through its bind processors, which costs more than SQLite's insert itself. These
+# rows go to the driver instead as plain tuples that hold exactly what those processors would
+# have bound, under one statement text per table and database.
+
+ACTIVITY_COLUMNS = (
+    "source",
+    "crm_id",
+    "owner_crm_id",
+    "rep_id",
+    "kind",
+    "occurred_at",
+    "day",
+    "duration_s",
+    "direction",
+    "outcome",
+    "contact_title",
+    "opportunity_crm_id",
+    "is_deleted",
+    "modified_at",
+)
+SNAPSHOT_COLUMNS = ("rep_id", "day", "kpi", "value", "frozen")
+
+
+def sqlite_instant(value: datetime | None) -> str | None:
+    """Return what SQLModel's UTCDateTime binds on SQLite: naive UTC text with microseconds."""
+    if value is None:
+        return None
+    if value.tzinfo is UTC:  # what connectors yield: drop the "+00:00" isoformat appends
+        return value.isoformat(" ", "microseconds")[:26]
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(" ", "microseconds")
+
+
+def sqlite_day(value: date | None) -> str | None:
+    """Return what SQLAlchemy's Date binds on SQLite: ``YYYY-MM-DD``."""
+    return None if value is None else date.isoformat(value)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _array_type(sqltype: TypeEngine[Any], dialect: Dialect) -> str:
+    """Return the SQL type a column's values are cast to in an array of plain rows.
+
+    Strings (String, or SQLModel's AutoString around it) become unbounded VARCHAR: an explicit
+    cast to VARCHAR(n) would silently cut a value too long for its column, where the insert
+    itself refuses it.
+    """
+    if isinstance(getattr(sqltype, "impl_instance", sqltype), String):
+        return "VARCHAR"
+    return sqltype.compile(dialect=dialect)
+
+
+class PlainRows:
+    """Statement texts and value formats for plain-tuple statements on one database.
+
+    Identifiers in the texts come from the table definitions, quoted by the dialect; every
+    value is a placeholder the driver binds.
+    """
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.sqlite = dialect.name == "sqlite"
+        self.mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        # What UTCDateTime and Date bind: text on SQLite, aware UTC values and dates otherwise.
+        self.instant: Callable[[datetime | None], Any] = sqlite_instant if self.sqlite else _utc
+        self.day: Callable[[date | None], Any] = sqlite_day if self.sqlite else _same
+        self.read_day: Callable[[Any], date] = date.fromisoformat if self.sqlite else _same
+        self._quote = dialect.identifier_preparer.quote
+        self._dialect = dialect
+
+    def marks(self, count: int) -> str:
+        """Return ``count`` placeholders separated by commas."""
+        return ", ".join([self.mark] * count)
+
+    def one_of(self, count: int) -> str:
+        """Return the test that a value is one of ``count`` values bound with ``listed``.
+
+        PostgreSQL takes them as one array parameter (``= ANY``): one placeholder for psycopg
+        to find and bind instead of hundreds.
+        """
+        return f"IN ({self.marks(count)})" if self.sqlite else f"= ANY({self.mark})"
+
+    def listed(self, values: Sequence[Any]) -> tuple[Any, ...]:
+        """Return the parameters binding ``values`` for ``one_of``."""
+        return tuple(values) if self.sqlite else (list(values),)
+
+    def insert(
+        self,
+        model: Any,
+        columns: Sequence[str],
+        *,
+        conflict: Sequence[str] = (),
+        ignore_conflicts: bool = False,
+        arrays: bool = False,
+    ) -> str:
+        """Return an INSERT of ``columns``: an upsert on the ``conflict`` key columns (the
+        others updated), or one that skips conflicting rows when ``ignore_conflicts``.
+
+        With ``arrays`` (PostgreSQL), it takes one array per column and inserts their rows.
+        """
+        q = self._quote
+        values = f"VALUES ({self.marks(len(columns))})"
+        if arrays:
+            table = _table(model)
+            types = [_array_type(table.c[c].type, self._dialect) for c in columns]
+            arrays_in = ", ".join(f"{self.mark}::{t}[]" for t in types)
+            values = f"SELECT * FROM unnest({arrays_in})"  # noqa: S608 -- types of the model
+        text = f"INSERT INTO {q(_table(model).name)} ({', '.join(map(q, columns))}) {values}"
+        if conflict:
+            sets = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in columns if c not in conflict)
+            text += f" ON CONFLICT ({', '.join(map(q, conflict))}) DO UPDATE SET {sets}"
+        elif ignore_conflicts:
+            text += " ON CONFLICT DO NOTHING"
+        return text
+
+    def mark_stored_days(self, model: Any, ids: int) -> str:
+        """Return an INSERT into DirtyDay of the (rep, day) of ``ids`` stored rows of ``model``,
+        bound as (source, *listed(crm_ids))."""
+        q, day = self._quote, self._quote("day")
+        return (
+            f"INSERT INTO {q(_table(DirtyDay).name)} (rep_id, {day}) "  # noqa: S608
+            f"SELECT DISTINCT rep_id, {day} FROM {q(_table(model).name)} "
+            f"WHERE source = {self.mark} AND crm_id {self.one_of(ids)} "
+            f"AND rep_id IS NOT NULL AND {day} IS NOT NULL ON CONFLICT DO NOTHING"
+        )
+
+    def stored_ids(self, model: Any, ids: int) -> str:
+        """Return the SELECT of which of ``ids`` crm_ids have a row, bound as
+        (source, *listed(ids))."""
+        return (
+            f"SELECT crm_id FROM {self._quote(_table(model).name)} "  # noqa: S608
+            f"WHERE source = {self.mark} AND crm_id {self.one_of(ids)}"
+        )
+
+    def first_dirty(self, limit: int) -> str:
+        """Return the SELECT of the first ``limit`` dirty (rep, day) pairs."""
+        day = self._quote("day")
+        return (
+            f"SELECT rep_id, {day} FROM {self._quote(_table(DirtyDay).name)} "  # noqa: S608
+            f"ORDER BY rep_id, {day} LIMIT {int(limit)}"
+        )
+
+    def delete_days(self, model: Any, days: int) -> str:
+        """Return a DELETE of a rep's rows on ``days`` days, bound as (rep_id, *listed(days))."""
+        return (
+            f"DELETE FROM {self._quote(_table(model).name)} "  # noqa: S608
+            f"WHERE rep_id = {self.mark} AND {self._quote('day')} {self.one_of(days)}"
+        )
+
+    def activity_facts(self, days: int) -> str:
+        """Return the SELECT of what the roll-up reads of a rep's live activities on ``days``
+        days, bound as (rep_id, *listed(days), False)."""
+        day = self._quote("day")
+        return (
+            f"SELECT {day}, kind, duration_s, direction, outcome, contact_title "  # noqa: S608
+            f"FROM {self._quote(_table(Activity).name)} WHERE rep_id = {self.mark} "
+            f"AND {day} {self.one_of(days)} AND is_deleted = {self.mark}"
+        )
+
+
 class SqlSyncStore:
     """Implements the sync's storage port on a SQLModel session (it never commits)."""
 
@@ -60,6 +227,7 @@ class SqlSyncStore:
         self.session = session
         self.org_timezone = org_timezone
         self.admins = frozenset(a.lower() for a in admins)
+        self.plain = PlainRows(session.get_bind().dialect)
 
     # cursors -------------------------------------------------------------------------------
 
@@ -307,44 +475,116 @@ class SqlSyncStore:
         self, source: str, records: Sequence[Any], deleted: Sequence[str], dirty: set[Any]
     ) -> None:
         acts = [r for r in records if isinstance(r, ActivityRecord)]
-        ids = [a.crm_id for a in acts] + list(deleted)
-        before = self._existing(Activity, source, ids, ("rep_id", "day"))
+        stored = self._stored_ids(Activity, source, [a.crm_id for a in acts] + list(deleted))
+        # The days the stored versions sit on are stale too (an edit may move an activity).
+        self._mark_stored_days(Activity, source, sorted(stored))
         reps = self._reps_by_crm_id(source, {a.owner_crm_id for a in acts if a.owner_crm_id})
+        rep_ids = {crm_id: ref.id for crm_id, ref in reps.items()}
         zones = {crm_id: self._tz(ref) for crm_id, ref in reps.items()}
         no_owner_zone = self._tz(None)
-        rows = []
+        instant, day_value = self.plain.instant, self.plain.day
+        # Keyed by crm_id: the last version of a record within a page wins, one row per key.
+        rows: dict[str, tuple[Any, ...]] = {}
         for a in acts:
-            ref = reps.get(a.owner_crm_id or "")
-            if a.occurred_at is not None:
-                tz = zones.get(a.owner_crm_id or "", no_owner_zone)
-                day: date | None = local_day(a.occurred_at, tz)
+            owner = a.owner_crm_id
+            rep_id = rep_ids.get(owner) if owner else None
+            occurred = a.occurred_at
+            if occurred is not None:
+                day: date | None = local_day(occurred, zones.get(owner or "", no_owner_zone))
             else:
                 day = a.activity_date
-            rows.append(
-                {
-                    "source": source,
-                    "crm_id": a.crm_id,
-                    "owner_crm_id": a.owner_crm_id,
-                    "rep_id": ref.id if ref else None,
-                    "kind": a.kind.value,
-                    "occurred_at": _utc(a.occurred_at),
-                    "day": day,
-                    "duration_s": a.duration_s,
-                    "direction": a.direction,
-                    "outcome": a.outcome,
-                    "contact_title": (a.contact_title or None) and a.contact_title[:255],
-                    "opportunity_crm_id": a.opportunity_crm_id,
-                    "is_deleted": a.is_deleted,
-                    "modified_at": _utc(a.modified_at),
-                }
+            title = a.contact_title
+            rows[a.crm_id] = (
+                source,
+                a.crm_id,
+                owner,
+                rep_id,
+                str(a.kind),
+                instant(occurred),
+                day_value(day),
+                a.duration_s,
+                a.direction,
+                a.outcome,
+                title[:255] if title else None,
+                a.opportunity_crm_id,
+                a.is_deleted,
+                instant(a.modified_at),
             )
-            if ref and day:
-                dirty.add((ref.id, day))
-        for rep_id, day in before.values():
-            if rep_id is not None and day is not None:
+            if rep_id is not None and day:
                 dirty.add((rep_id, day))
-        self._upsert(Activity, rows, ("source", "crm_id"))
+        self._write(Activity, ACTIVITY_COLUMNS, ("source", "crm_id"), rows, stored)
         self._soft_delete(Activity, source, deleted)
+
+    def _stored_ids(self, model: Any, source: str, crm_ids: Sequence[str]) -> set[str]:
+        """Return which of ``crm_ids`` have a row of ``model`` already."""
+        found: set[str] = set()
+        for chunk in _chunks(crm_ids):
+            found.update(
+                row[0]
+                for row in self._connection().exec_driver_sql(
+                    self.plain.stored_ids(model, len(chunk)),
+                    (source, *self.plain.listed(chunk)),
+                )
+            )
+        return found
+
+    def _write(
+        self,
+        model: Any,
+        columns: Sequence[str],
+        keys: Sequence[str],
+        rows: Mapping[str, tuple[Any, ...]],
+        stored: set[str],
+    ) -> None:
+        """Upsert ``rows`` (keyed by crm_id); ``stored`` holds the ids that have a row.
+
+        On SQLite the transaction holds the write lock from its start (BEGIN IMMEDIATE), so
+        the rows found absent stay absent until commit: they take a plain INSERT, which costs
+        SQLite less than an upsert. Elsewhere another writer may insert one meanwhile, and
+        every row is upserted.
+        """
+        if not self.plain.sqlite:
+            self._insert_rows(model, columns, list(rows.values()), conflict=keys)
+            return
+        self._insert_rows(model, columns, [row for k, row in rows.items() if k not in stored])
+        self._insert_rows(
+            model, columns, [row for k, row in rows.items() if k in stored], conflict=keys
+        )
+
+    def _insert_rows(
+        self,
+        model: Any,
+        columns: Sequence[str],
+        rows: list[tuple[Any, ...]],
+        *,
+        conflict: Sequence[str] = (),
+        ignore_conflicts: bool = False,
+    ) -> None:
+        """Insert plain rows: one executemany on SQLite; on PostgreSQL one statement taking a
+        column array each (psycopg's executemany sends a statement per row, and a statement of
+        many VALUES groups is parsed for its placeholders in Python on every call)."""
+        if not rows:
+            return
+        conn, plain = self._connection(), self.plain
+        text = plain.insert(
+            model,
+            columns,
+            conflict=conflict,
+            ignore_conflicts=ignore_conflicts,
+            arrays=not plain.sqlite,
+        )
+        if plain.sqlite:
+            conn.exec_driver_sql(text, rows)
+        else:
+            conn.exec_driver_sql(text, tuple(list(column) for column in zip(*rows, strict=True)))
+
+    def _mark_stored_days(self, model: Any, source: str, crm_ids: Sequence[str]) -> None:
+        """Mark dirty the (rep, day) of the stored rows with these ids, before they change."""
+        for chunk in _chunks(crm_ids):
+            self._connection().exec_driver_sql(
+                self.plain.mark_stored_days(model, len(chunk)),
+                (source, *self.plain.listed(chunk)),
+            )
 
     # helpers -------------------------------------------------------------------------------
 
@@ -424,11 +664,20 @@ class SqlSyncStore:
     def _tz(self, ref: RepRef | None) -> Any:
         return zone(ref.timezone if ref else None, self.org_timezone)
 
+    def _connection(self) -> Connection:
+        """Return the connection of the session's transaction, for statements of plain rows."""
+        return self.session.connection()
+
     def _mark_dirty(self, pairs: set[tuple[int, date]]) -> None:
         if not pairs:
             return
-        rows = [{"rep_id": r, "day": d} for r, d in sorted(pairs)]
-        self.session.execute(self._insert(_table(DirtyDay)).on_conflict_do_nothing(), rows)
+        day_value = self.plain.day
+        self._insert_rows(
+            DirtyDay,
+            ("rep_id", "day"),
+            [(r, day_value(d)) for r, d in sorted(pairs)],
+            ignore_conflicts=True,
+        )
 
     # roll-ups ------------------------------------------------------------------------------
 
@@ -445,51 +694,41 @@ class SqlSyncStore:
 
         A day before the rep's local today (at ``now``) is frozen; today's values stay live.
         """
-        dd = _table(DirtyDay)
-        pairs = [
-            (row.rep_id, row.day)
-            for row in self.session.execute(
-                select(dd.c.rep_id, dd.c.day).order_by(dd.c.rep_id, dd.c.day).limit(limit)
-            )
-        ]
+        conn, plain = self._connection(), self.plain
+        pairs = conn.exec_driver_sql(plain.first_dirty(limit)).fetchall()
         if not pairs:
             return 0
-        by_rep: dict[int, set[date]] = defaultdict(set)
-        for rep_id, day in pairs:
-            by_rep[rep_id].add(day)
+        # Each rep's days both as stored (to bind them back) and as dates (for the roll-up).
+        by_rep: dict[int, dict[Any, date]] = defaultdict(dict)
+        for rep_id, stored in pairs:
+            by_rep[rep_id][stored] = plain.read_day(stored)
         values = self._rollup_reps(definitions, by_rep)
         zones = self._rep_zones(set(by_rep))
         today = {r: local_day(now, zone(zones.get(r), self.org_timezone)) for r in by_rep}
-        snap = _table(DailySnapshot)
+        # Per rep and list of days, so each delete walks the (rep_id, day) index; a row-value
+        # IN over (rep_id, day) pairs made SQLite scan the whole table per chunk.
         for rep_id, days in by_rep.items():
             for chunk in _chunks(sorted(days)):
-                self.session.execute(
-                    delete(snap).where(snap.c.rep_id == rep_id, snap.c.day.in_(chunk))
+                conn.exec_driver_sql(
+                    plain.delete_days(DailySnapshot, len(chunk)), (rep_id, *plain.listed(chunk))
                 )
         rows = [
-            {
-                "rep_id": rep_id,
-                "day": day,
-                "kpi": kpi,
-                "value": value,
-                "frozen": day < today[rep_id],
-            }
-            for (rep_id, day, kpi), value in sorted(values.items())
+            (rep_id, plain.day(d), kpi, value, d < today[rep_id])
+            for (rep_id, d, kpi), value in sorted(values.items())
         ]
-        if rows:
-            self.session.execute(snap.insert(), rows)
-        # Per rep and list of days, so each delete walks the (rep_id, day) primary key; a
-        # row-value IN over (rep_id, day) pairs made SQLite scan the whole table per chunk.
+        self._insert_rows(DailySnapshot, SNAPSHOT_COLUMNS, rows)
         for rep_id, days in by_rep.items():
             for chunk in _chunks(sorted(days)):
-                self.session.execute(delete(dd).where(dd.c.rep_id == rep_id, dd.c.day.in_(chunk)))
+                conn.exec_driver_sql(
+                    plain.delete_days(DirtyDay, len(chunk)), (rep_id, *plain.listed(chunk))
+                )
         return len(pairs)
 
     def _rollup_reps(
-        self, definitions: Sequence[KpiDefinition], by_rep: Mapping[int, set[date]]
+        self, definitions: Sequence[KpiDefinition], by_rep: Mapping[int, Mapping[Any, date]]
     ) -> dict[tuple[int, date, str], float]:
-        act, opp, sc, stage = (
-            _table(Activity),
+        """Roll up the given days of each rep; ``by_rep`` maps each day as stored to its date."""
+        opp, sc, stage = (
             _table(Opportunity),
             _table(StageChange),
             _table(PipelineStage),
@@ -512,27 +751,20 @@ class SqlSyncStore:
         }
         opportunity_facts: list[OpportunityFact] = []
         moves: list[StageMoveFact] = []
+        conn, plain = self._connection(), self.plain
 
         def activity_facts() -> Iterator[ActivityFact]:
             """Stream the activities of the dirty days: a batch's facts are never all held."""
             for rep_id in rep_ids:
-                for chunk in _chunks(sorted(by_rep[rep_id])):
-                    rows = self.session.execute(
-                        select(
-                            act.c.day,
-                            act.c.kind,
-                            act.c.duration_s,
-                            act.c.direction,
-                            act.c.outcome,
-                            act.c.contact_title,
-                        ).where(
-                            act.c.rep_id == rep_id,
-                            act.c.day.in_(chunk),
-                            act.c.is_deleted.is_(False),
+                days = by_rep[rep_id]
+                for chunk in _chunks(sorted(days)):
+                    rows = conn.exec_driver_sql(
+                        plain.activity_facts(len(chunk)), (rep_id, *plain.listed(chunk), False)
+                    ).fetchall()
+                    for stored, kind, duration_s, direction, outcome, title in rows:
+                        yield ActivityFact(
+                            rep_id, days[stored], kind, duration_s, direction, outcome, title
                         )
-                    )
-                    for day, kind, duration_s, direction, outcome, title in rows:
-                        yield ActivityFact(rep_id, day, kind, duration_s, direction, outcome, title)
 
         for rep_id in rep_ids:
             tz = zone(zones.get(rep_id), self.org_timezone)
@@ -590,7 +822,7 @@ class SqlSyncStore:
             activities=activity_facts(),
             opportunities=opportunity_facts,
             stage_moves=moves,
-            keep=by_rep,
+            keep={rep_id: days.values() for rep_id, days in by_rep.items()},
         )
 
     def snapshot_pipeline(self, day: date) -> int:

@@ -305,6 +305,7 @@ def _http_date(value: str | None) -> datetime | None:
 
 
 def _page(result: Mapping[str, Any]) -> QueryPage:
-    records = [dict(r) for r in result.get("records", [])]
+    # The SDK's rows are dicts (OrderedDict): used as they are, not copied.
+    records = list(result.get("records", []))
     next_url = None if result.get("done", True) else result.get("nextRecordsUrl")
     return QueryPage(records=records, next_url=next_url, total_size=int(result.get("totalSize", 0)))

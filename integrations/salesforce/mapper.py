@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from domain.records import (
     ActivityKind,
@@ -48,7 +48,10 @@ def is_deleted(raw: Raw) -> bool:
 def parent_field(raw: Raw, relationship: str, field: str) -> Any:
     """Return ``relationship.field`` of a record (``Who.Title``), None when there is no parent."""
     parent = raw.get(relationship)
-    return parent.get(field) if isinstance(parent, Mapping) else None
+    if parent is None:
+        return None
+    # The JSON decoder's rows are dicts: check that first, the Mapping ABC check is slow.
+    return parent.get(field) if isinstance(parent, (dict, Mapping)) else None
 
 
 def map_user(raw: Raw, options: SalesforceOptions) -> CrmUser:
@@ -123,104 +126,158 @@ def map_stage_change(raw: Raw) -> StageChangeRecord | None:
     )
 
 
+class ActivityMapper:
+    """Maps Task and Event rows under one set of options, whose lookups it prepares once.
+
+    A full sync maps millions of rows: each kind, direction and outcome is one dict lookup
+    here instead of a walk over the option lists (``map_task`` and friends map one row).
+    """
+
+    def __init__(self, options: SalesforceOptions) -> None:
+        self.options = options
+        self._by_subtype = _first_meaning(
+            (options.call_subtypes, ActivityKind.CALL),
+            (options.email_subtypes, ActivityKind.EMAIL),
+            (options.linkedin_subtypes, ActivityKind.LINKEDIN),
+        )
+        self._by_type = _first_meaning(
+            (options.call_types, ActivityKind.CALL),
+            (options.email_types, ActivityKind.EMAIL),
+            (options.linkedin_types, ActivityKind.LINKEDIN),
+        )
+        self._directions = _first_meaning(
+            (options.inbound_call_types, Direction.INBOUND),
+            (options.internal_call_types, Direction.INTERNAL),
+        )
+        self._outcomes = {k.casefold(): v for k, v in options.event_outcome_values.items()}
+
+    def task_kind(self, raw: Raw) -> ActivityKind:
+        """Classify a Task: TaskSubtype, then Type; open Tasks are to-dos when so configured."""
+        if self.options.only_completed_tasks and not raw.get("IsClosed"):
+            return ActivityKind.TASK
+        # Option values are strings: a value of any other type matches none of them.
+        subtype = raw.get("TaskSubtype")
+        if isinstance(subtype, str) and (kind := self._by_subtype.get(subtype)) is not None:
+            return kind
+        type_ = raw.get("Type")
+        if isinstance(type_, str) and (kind := self._by_type.get(type_)) is not None:
+            return kind
+        return ActivityKind.TASK
+
+    def call_direction(self, raw: Raw) -> Direction:
+        """Map ``CallType`` (Inbound / Internal / Outbound); an unset CallType is outbound."""
+        call_type = raw.get("CallType")
+        if isinstance(call_type, str):
+            return self._directions.get(call_type, Direction.OUTBOUND)
+        return Direction.OUTBOUND
+
+    def task(self, raw: Raw) -> ActivityRecord:
+        """Map a Task; it belongs to CompletedDateTime, else to its ActivityDate, else
+        CreatedDate."""
+        get = raw.get
+        kind = self.task_kind(raw)
+        occurred = parse_datetime(get("CompletedDateTime"))
+        activity_date = None
+        if occurred is None:
+            activity_date = parse_date(get("ActivityDate"))
+            if activity_date is None:
+                occurred = parse_datetime(get("CreatedDate"))
+        direction: str | None = None
+        duration = None
+        if kind is ActivityKind.CALL:
+            direction = self.call_direction(raw).value
+            seconds = get("CallDurationInSeconds")
+            duration = int(seconds) if seconds is not None else None
+        elif kind is ActivityKind.EMAIL or kind is ActivityKind.LINKEDIN:
+            direction = _OUTBOUND
+        return ActivityRecord(
+            crm_id=raw["Id"],
+            owner_crm_id=get("OwnerId") or None,
+            kind=kind,
+            occurred_at=occurred,
+            activity_date=activity_date,
+            duration_s=duration,
+            direction=direction,
+            contact_title=parent_field(raw, "Who", "Title"),
+            opportunity_crm_id=_opportunity_id(raw),
+            is_deleted=bool(get("IsDeleted")),
+            modified_at=parse_datetime(get("SystemModstamp")),
+        )
+
+    def event(self, raw: Raw) -> ActivityRecord:
+        """Map an Event to a meeting; all-day events belong to their ActivityDate."""
+        get = raw.get
+        occurred = None
+        activity_date = None
+        if get("IsAllDayEvent"):
+            activity_date = parse_date(get("ActivityDate"))
+        else:
+            occurred = parse_datetime(get("StartDateTime") or get("ActivityDateTime"))
+        if occurred is None and activity_date is None:
+            occurred = parse_datetime(get("CreatedDate"))
+        minutes = get("DurationInMinutes")
+        return ActivityRecord(
+            crm_id=raw["Id"],
+            owner_crm_id=get("OwnerId") or None,
+            kind=ActivityKind.MEETING,
+            occurred_at=occurred,
+            activity_date=activity_date,
+            duration_s=int(minutes) * 60 if minutes is not None else None,
+            outcome=self.meeting_outcome(raw),
+            contact_title=parent_field(raw, "Who", "Title"),
+            opportunity_crm_id=_opportunity_id(raw),
+            is_deleted=bool(get("IsDeleted")),
+            modified_at=parse_datetime(get("SystemModstamp")),
+        )
+
+    def meeting_outcome(self, raw: Raw) -> str | None:
+        """Read the configured outcome field; unknown or empty values mean no outcome (held)."""
+        field = self.options.event_outcome_field
+        if not field:
+            return None
+        value = raw.get(field)
+        if not value:
+            return None
+        outcome = self._outcomes.get(str(value).strip().casefold())
+        return outcome.value if outcome is not None else None
+
+
+_OUTBOUND = Direction.OUTBOUND.value
+E = TypeVar("E")
+
+
+def _first_meaning(*groups: tuple[list[str], E]) -> dict[str, E]:
+    """Return value -> meaning; a value listed in two groups keeps the first group's."""
+    table: dict[str, E] = {}
+    for values, meaning in groups:
+        for value in values:
+            table.setdefault(value, meaning)
+    return table
+
+
 def task_kind(raw: Raw, options: SalesforceOptions) -> ActivityKind:
     """Classify a Task: TaskSubtype first, then Type; open Tasks are to-dos when so configured."""
-    if options.only_completed_tasks and not raw.get("IsClosed"):
-        return ActivityKind.TASK
-    subtype, type_ = raw.get("TaskSubtype"), raw.get("Type")
-    for value, calls, emails, linkedin in (
-        (subtype, options.call_subtypes, options.email_subtypes, options.linkedin_subtypes),
-        (type_, options.call_types, options.email_types, options.linkedin_types),
-    ):
-        if value is None:
-            continue
-        if value in calls:
-            return ActivityKind.CALL
-        if value in emails:
-            return ActivityKind.EMAIL
-        if value in linkedin:
-            return ActivityKind.LINKEDIN
-    return ActivityKind.TASK
+    return ActivityMapper(options).task_kind(raw)
 
 
 def call_direction(raw: Raw, options: SalesforceOptions) -> Direction:
     """Map ``CallType`` (Inbound / Internal / Outbound); an unset CallType is outbound."""
-    call_type = raw.get("CallType")
-    if call_type in options.inbound_call_types:
-        return Direction.INBOUND
-    if call_type in options.internal_call_types:
-        return Direction.INTERNAL
-    return Direction.OUTBOUND
+    return ActivityMapper(options).call_direction(raw)
 
 
 def map_task(raw: Raw, options: SalesforceOptions) -> ActivityRecord:
     """Map a Task; it belongs to CompletedDateTime, else to its ActivityDate, else CreatedDate."""
-    kind = task_kind(raw, options)
-    occurred = parse_datetime(raw.get("CompletedDateTime"))
-    activity_date = None
-    if occurred is None:
-        activity_date = parse_date(raw.get("ActivityDate"))
-        if activity_date is None:
-            occurred = parse_datetime(raw.get("CreatedDate"))
-    direction: str | None = None
-    duration = None
-    if kind is ActivityKind.CALL:
-        direction = call_direction(raw, options).value
-        seconds = raw.get("CallDurationInSeconds")
-        duration = int(seconds) if seconds is not None else None
-    elif kind in (ActivityKind.EMAIL, ActivityKind.LINKEDIN):
-        direction = Direction.OUTBOUND.value
-    return ActivityRecord(
-        crm_id=raw["Id"],
-        owner_crm_id=raw.get("OwnerId") or None,
-        kind=kind,
-        occurred_at=occurred,
-        activity_date=activity_date,
-        duration_s=duration,
-        direction=direction,
-        contact_title=parent_field(raw, "Who", "Title"),
-        opportunity_crm_id=_opportunity_id(raw),
-        is_deleted=is_deleted(raw),
-        modified_at=parse_datetime(raw.get("SystemModstamp")),
-    )
+    return ActivityMapper(options).task(raw)
 
 
 def map_event(raw: Raw, options: SalesforceOptions) -> ActivityRecord:
     """Map an Event to a meeting; all-day events belong to their ActivityDate."""
-    occurred = None
-    activity_date = None
-    if raw.get("IsAllDayEvent"):
-        activity_date = parse_date(raw.get("ActivityDate"))
-    else:
-        occurred = parse_datetime(raw.get("StartDateTime") or raw.get("ActivityDateTime"))
-    if occurred is None and activity_date is None:
-        occurred = parse_datetime(raw.get("CreatedDate"))
-    minutes = raw.get("DurationInMinutes")
-    return ActivityRecord(
-        crm_id=raw["Id"],
-        owner_crm_id=raw.get("OwnerId") or None,
-        kind=ActivityKind.MEETING,
-        occurred_at=occurred,
-        activity_date=activity_date,
-        duration_s=int(minutes) * 60 if minutes is not None else None,
-        outcome=meeting_outcome(raw, options),
-        contact_title=parent_field(raw, "Who", "Title"),
-        opportunity_crm_id=_opportunity_id(raw),
-        is_deleted=is_deleted(raw),
-        modified_at=parse_datetime(raw.get("SystemModstamp")),
-    )
+    return ActivityMapper(options).event(raw)
 
 
 def meeting_outcome(raw: Raw, options: SalesforceOptions) -> str | None:
     """Read the configured outcome field; unknown or empty values mean no outcome (held)."""
-    if not options.event_outcome_field:
-        return None
-    value = raw.get(options.event_outcome_field)
-    if not value:
-        return None
-    folded = {k.casefold(): v for k, v in options.event_outcome_values.items()}
-    outcome = folded.get(str(value).strip().casefold())
-    return outcome.value if outcome is not None else None
+    return ActivityMapper(options).meeting_outcome(raw)
 
 
 def _opportunity_id(raw: Raw) -> str | None:

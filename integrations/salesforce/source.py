@@ -130,6 +130,7 @@ class SalesforceSource:
         self.options = options or SalesforceOptions()
         self.client = SalesforceClient(credentials, self.options, session=session, sleep=sleep)
         self.clock = clock
+        self.activities = mapper.ActivityMapper(self.options)
         self._stage_orders: dict[str, int] | None = None
 
     # CrmSource -----------------------------------------------------------------------------
@@ -155,11 +156,12 @@ class SalesforceSource:
         for spec in self.specs(obj):
             saved = state.get(spec.sobject)
             position = Position.from_json(saved) if saved and "q" in saved and not full else None
+            to_record = self._mapping(spec, obj)
             for records, deleted, new_position, calls in self._read(spec, position, full=full):
                 state[spec.sobject] = {**state.get(spec.sobject, {}), **new_position.to_json()}
                 yield SyncPage(
                     object=obj,
-                    records=[self._map(spec, obj, r) for r in records],
+                    records=[to_record(r) for r in records],
                     deleted_ids=deleted,
                     cursor=json.dumps(state, sort_keys=True),
                     api_calls=calls,
@@ -335,9 +337,11 @@ class SalesforceSource:
             if after is not None:
                 # SOQL literals carry whole seconds: drop what the keyset already covered.
                 rows = [r for r in rows if self._key(spec, r) > (after.ts, after.id)]
-            gone = {r["Id"] for r in rows if spec.deletions and mapper.is_deleted(r)}
-            live = [r for r in rows if r["Id"] not in gone]
-            deleted = [r["Id"] for r in rows if r["Id"] in gone]
+            gone = {r["Id"] for r in rows if mapper.is_deleted(r)} if spec.deletions else set()
+            live, deleted = rows, []
+            if gone:
+                live = [r for r in rows if r["Id"] not in gone]
+                deleted = [r["Id"] for r in rows if r["Id"] in gone]
             if rows:
                 last = rows[-1]
                 position = Position(mapper.parse_datetime(last[spec.stamp]), last["Id"], queried_at)
@@ -357,15 +361,20 @@ class SalesforceSource:
     def _key(spec: QuerySpec, raw: Mapping[str, Any]) -> tuple[datetime | None, str]:
         return mapper.parse_datetime(raw[spec.stamp]), str(raw["Id"])
 
-    def _map(self, spec: QuerySpec, obj: CrmObject, raw: dict[str, Any]) -> CrmRecord:
+    def _mapping(self, spec: QuerySpec, obj: CrmObject) -> Callable[[dict[str, Any]], CrmRecord]:
+        """Return the function mapping one row of ``spec`` (chosen once per query, not per row)."""
         if obj is CrmObject.USERS:
-            return mapper.map_user(raw, self.options)
+            return lambda raw: mapper.map_user(raw, self.options)
         if obj is CrmObject.OPPORTUNITIES:
-            return mapper.map_opportunity(raw, self._orders())
+            return lambda raw: mapper.map_opportunity(raw, self._orders())
         if spec.sobject == "Task":
-            return mapper.map_task(raw, self.options)
+            return self.activities.task
         if spec.sobject == "Event":
-            return mapper.map_event(raw, self.options)
+            return self.activities.event
+        return self._stage_change
+
+    @staticmethod
+    def _stage_change(raw: dict[str, Any]) -> CrmRecord:
         change = mapper.map_stage_change(raw)
         if change is None:
             raise SalesforceError(f"OpportunityFieldHistory {raw.get('Id')} is not a stage change")

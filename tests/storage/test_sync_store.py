@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import Engine, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DataError
 from sqlmodel import Session
 
 from domain.kpis import default_kpis
@@ -19,8 +24,8 @@ from domain.records import (
     StageChangeRecord,
 )
 from storage.db import session_scope
-from storage.models import Activity, DailySnapshot, Rep
-from storage.sync_store import SqlSyncStore
+from storage.models import Activity, DailySnapshot, DirtyDay, Rep
+from storage.sync_store import ACTIVITY_COLUMNS, SqlSyncStore
 
 NOW = datetime(2026, 11, 23, 22, 0, tzinfo=UTC)
 DAY = date(2026, 11, 23)
@@ -223,3 +228,196 @@ def test_past_days_are_frozen_and_today_stays_live(engine: Engine) -> None:
     with Session(engine) as session:
         frozen = dict(session.execute(select(DailySnapshot.day, DailySnapshot.frozen)).all())
     assert frozen == {DAY: False, date(2026, 11, 2): True}
+
+
+# The rows the sync writes per record go to the driver as plain tuples: they must be stored
+# exactly as SQLAlchemy's Core, binding the same values through the models' types, stores them.
+
+
+def _core_upsert(session: Session, model: Any, rows: list[dict[str, Any]], keys: list[str]) -> None:
+    table = model.__table__
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    columns = [c for c in rows[0] if c not in keys]
+    session.execute(
+        insert.on_conflict_do_update(
+            index_elements=keys, set_={c: insert.excluded[c] for c in columns}
+        ),
+        rows,
+    )
+
+
+def _raw(engine: Engine, sql: str) -> list[tuple[Any, ...]]:
+    """Read rows as the driver returns them (SQLite: the stored text), bypassing the types."""
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.exec_driver_sql(sql)]
+
+
+def test_plain_rows_are_stored_exactly_as_core_stores_them(engine: Engine) -> None:
+    seed(engine)
+    new_york = ZoneInfo("America/New_York")
+    with_micros = datetime(2026, 11, 23, 10, 0, 5, 123456, tzinfo=UTC)
+    offset = datetime(2026, 11, 23, 9, 30, tzinfo=new_york)  # 14:30 UTC
+    naive = datetime(2026, 11, 23, 11, 0)  # taken as UTC, as ever
+    records = [
+        ActivityRecord(
+            "p1",
+            "R1",
+            ActivityKind.CALL,
+            occurred_at=with_micros,
+            duration_s=61,
+            direction="inbound",
+            contact_title="VP " + "x" * 300,
+            opportunity_crm_id="006AAA",
+            modified_at=offset,
+        ),
+        ActivityRecord(
+            "p2",
+            "R1",
+            ActivityKind.MEETING,
+            activity_date=date(2026, 11, 22),
+            outcome="no_show",
+            contact_title="",
+            is_deleted=True,
+            modified_at=naive,
+        ),
+        ActivityRecord("p3", None, ActivityKind.EMAIL, occurred_at=offset),
+    ]
+    apply(engine, SyncPage(CrmObject.ACTIVITIES, records=records))
+    with session_scope(engine) as session:
+        rep_id = session.execute(select(Rep.id).where(Rep.crm_user_id == "R1")).scalar_one()
+        base = {"source": "test", "is_deleted": False, "duration_s": None, "direction": None}
+        base |= {"outcome": None, "contact_title": None, "opportunity_crm_id": None}
+        _core_upsert(
+            session,
+            Activity,
+            [
+                base
+                | {
+                    "crm_id": "c1",
+                    "owner_crm_id": "R1",
+                    "rep_id": rep_id,
+                    "kind": "call",
+                    "occurred_at": with_micros,
+                    "day": DAY,
+                    "duration_s": 61,
+                    "direction": "inbound",
+                    "contact_title": ("VP " + "x" * 300)[:255],
+                    "opportunity_crm_id": "006AAA",
+                    "modified_at": offset,
+                },
+                base
+                | {
+                    "crm_id": "c2",
+                    "owner_crm_id": "R1",
+                    "rep_id": rep_id,
+                    "kind": "meeting",
+                    "occurred_at": None,
+                    "day": date(2026, 11, 22),
+                    "outcome": "no_show",
+                    "is_deleted": True,
+                    "modified_at": naive.replace(tzinfo=UTC),
+                },
+                base
+                | {
+                    "crm_id": "c3",
+                    "owner_crm_id": None,
+                    "rep_id": None,
+                    "kind": "email",
+                    "occurred_at": offset,
+                    "day": DAY,
+                    "modified_at": None,
+                },
+            ],
+            ["source", "crm_id"],
+        )
+    columns = ", ".join(c for c in ACTIVITY_COLUMNS if c != "crm_id")
+    rows = {r[0]: r[1:] for r in _raw(engine, f"SELECT crm_id, {columns} FROM activity")}
+    assert rows["p1"] == rows["c1"]
+    assert rows["p2"] == rows["c2"]
+    assert rows["p3"] == rows["c3"]
+    # The dirty days the page marked, and the snapshots a roll-up writes, likewise.
+    dirty = _raw(engine, "SELECT rep_id, day FROM dirtyday ORDER BY day")
+    with session_scope(engine) as session:
+        session.execute(DirtyDay.__table__.delete())  # type: ignore[attr-defined]
+        session.execute(
+            DirtyDay.__table__.insert(),  # type: ignore[attr-defined]
+            [{"rep_id": rep_id, "day": date(2026, 11, 22)}, {"rep_id": rep_id, "day": DAY}],
+        )
+    assert dirty == _raw(engine, "SELECT rep_id, day FROM dirtyday ORDER BY day")
+    rollup(engine)
+    with session_scope(engine) as session:
+        session.execute(
+            DailySnapshot.__table__.insert(),  # type: ignore[attr-defined]
+            [{"rep_id": rep_id, "day": DAY, "kpi": "core", "value": 2.0, "frozen": False}],
+        )
+    snapshots = _raw(engine, "SELECT kpi, rep_id, day, value, frozen FROM dailysnapshot")
+    by_kpi = {kpi: rest for kpi, *rest in snapshots}
+    # The calls of p1 and c1, on DAY (today: not frozen).
+    assert by_kpi["conversations"] == by_kpi["core"]
+
+
+def test_a_page_of_stored_and_new_records_updates_the_one_and_inserts_the_other(
+    engine: Engine,
+) -> None:
+    seed(engine)
+    first = ActivityRecord("a1", "R1", ActivityKind.EMAIL, occurred_at=at(10))
+    apply(engine, SyncPage(CrmObject.ACTIVITIES, records=[first]))
+    rollup(engine)
+    edited = ActivityRecord("a1", "R1", ActivityKind.CALL, occurred_at=at(10), duration_s=70)
+    new = ActivityRecord("a2", "R1", ActivityKind.EMAIL, occurred_at=at(12))
+    apply(engine, SyncPage(CrmObject.ACTIVITIES, records=[new, edited]))
+    rollup(engine)
+    with Session(engine) as session:
+        stored = session.execute(select(Activity.crm_id, Activity.kind).order_by("crm_id")).all()
+    assert [tuple(r) for r in stored] == [("a1", "call"), ("a2", "email")]
+    assert snapshot(engine) == {
+        ("rob@example.com", DAY, "prospecting"): 2,
+        ("rob@example.com", DAY, "conversations"): 1,
+    }
+
+
+def test_the_last_version_of_a_record_in_a_page_wins(engine: Engine) -> None:
+    seed(engine)
+    apply(
+        engine,
+        SyncPage(
+            CrmObject.ACTIVITIES,
+            records=[
+                ActivityRecord("a1", "R1", ActivityKind.EMAIL, occurred_at=at(10)),
+                ActivityRecord("a1", "R1", ActivityKind.CALL, occurred_at=at(11), duration_s=90),
+            ],
+        ),
+    )
+    rollup(engine)
+    with Session(engine) as session:
+        stored = session.execute(select(Activity.kind, Activity.duration_s)).all()
+    assert [tuple(r) for r in stored] == [("call", 90)]
+    assert snapshot(engine) == {
+        ("rob@example.com", DAY, "prospecting"): 1,
+        ("rob@example.com", DAY, "conversations"): 1,
+    }
+
+
+def test_a_page_larger_than_a_statement_is_stored_whole(engine: Engine) -> None:
+    # On PostgreSQL plain rows go 1,000 to a statement; a page may hold 2,000 and more.
+    seed(engine)
+    records = [
+        ActivityRecord(f"a{i}", "R1", ActivityKind.EMAIL, occurred_at=at(i % 20))
+        for i in range(2500)
+    ]
+    apply(engine, SyncPage(CrmObject.ACTIVITIES, records=records))
+    apply(engine, SyncPage(CrmObject.ACTIVITIES, records=records[:1500]))  # replayed: upserts
+    rollup(engine)
+    with Session(engine) as session:
+        assert session.execute(select(func.count()).select_from(Activity)).scalar_one() == 2500
+    assert snapshot(engine) == {("rob@example.com", DAY, "prospecting"): 2500}
+
+
+def test_a_value_too_long_for_its_column_is_refused_not_cut(engine: Engine) -> None:
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite does not enforce VARCHAR lengths")
+    seed(engine)
+    too_long = ActivityRecord("a1", "R1", ActivityKind.CALL, occurred_at=at(10), outcome="x" * 65)
+    with pytest.raises(DataError):
+        apply(engine, SyncPage(CrmObject.ACTIVITIES, records=[too_long]))

@@ -89,6 +89,61 @@ def test_options_change_what_counts() -> None:
     assert mapper.task_kind(open_call, SalesforceOptions()) is ActivityKind.TASK
 
 
+def test_a_value_listed_for_two_kinds_keeps_the_first_listed_meaning() -> None:
+    # ActivityMapper turns the option lists into lookups; the lists were walked call, email,
+    # LinkedIn (subtype before type), and inbound before internal: the same value wins.
+    options = SalesforceOptions(
+        call_subtypes=["Touch"],
+        email_subtypes=["Touch", "Mail"],
+        linkedin_subtypes=["Mail", "InMail"],
+        email_types=["Note"],
+        linkedin_types=["Note"],
+        inbound_call_types=["Both"],
+        internal_call_types=["Both", "Internal"],
+    )
+    activities = mapper.ActivityMapper(options)
+    kinds = [
+        activities.task_kind(task(TaskSubtype=subtype, Type=type_))
+        for subtype, type_ in (
+            ("Touch", None),
+            ("Mail", None),
+            ("InMail", None),
+            ("Other", "Note"),
+            ("Other", "Call"),
+            ("Mail", "Call"),
+        )
+    ]
+    assert kinds == [
+        ActivityKind.CALL,
+        ActivityKind.EMAIL,
+        ActivityKind.LINKEDIN,
+        ActivityKind.EMAIL,
+        ActivityKind.CALL,
+        ActivityKind.EMAIL,  # a known subtype decides before the type is looked at
+    ]
+    assert activities.call_direction(task(CallType="Both")) is Direction.INBOUND
+    assert activities.call_direction(task(CallType="Internal")) is Direction.INTERNAL
+    assert activities.call_direction(task(CallType=None)) is Direction.OUTBOUND
+
+
+def test_values_that_are_not_strings_match_no_option() -> None:
+    activities = mapper.ActivityMapper(SalesforceOptions())
+    assert activities.task_kind(task(TaskSubtype=["Call"], Type={"x": 1})) is ActivityKind.TASK
+    assert activities.call_direction(task(CallType=["Inbound"])) is Direction.OUTBOUND
+    record = activities.task(task(Who="not a parent record"))
+    assert record.contact_title is None
+
+
+def test_the_prepared_mapper_maps_like_the_one_row_functions() -> None:
+    options = SalesforceOptions(event_outcome_field="Outcome__c")
+    activities = mapper.ActivityMapper(options)
+    rows = [task(), task(TaskSubtype="Email", Type=None, Who=None), task(IsClosed=False)]
+    assert [activities.task(r) for r in rows] == [mapper.map_task(r, options) for r in rows]
+    events = [event(), event(Outcome__c=" cancelled "), event(Outcome__c=None)]
+    assert [activities.event(r) for r in events] == [mapper.map_event(r, options) for r in events]
+    assert activities.event(events[1]).outcome == MeetingOutcome.CANCELED
+
+
 def test_a_task_without_completion_time_belongs_to_its_activity_date() -> None:
     record = mapper.map_task(task(CompletedDateTime=None, Who=None), SalesforceOptions())
     assert record.occurred_at is None
