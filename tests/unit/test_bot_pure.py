@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 from datetime import date
 
@@ -85,6 +86,28 @@ def test_trend_chart_is_a_png() -> None:
     series = TrendSeries("Prospecting", days, {days[0]: 5, days[2]: 7}, dict.fromkeys(days[:5], 12))
     assert cumulative(days[:3], series.values) == [5, 5, 12]
     assert render_trend("Your week", [series], days[3]).startswith(b"\x89PNG")
+
+
+def test_a_trend_chart_leaves_no_garbage_for_a_later_pause() -> None:
+    """The figure's reference cycles are freed by the chart itself, not by whichever request
+    the next full collection lands in."""
+    days = [date(2026, 11, d) for d in range(1, 31)]
+    series = [
+        TrendSeries(f"KPI {n}", days, dict.fromkeys(days[:19], n + 1.0), dict.fromkeys(days, 3.0))
+        for n in range(4)
+    ]
+    render_trend("Your month", series, days[18])  # first draw loads fonts and caches
+    gc.collect()
+    before = len(gc.get_objects())
+    gc.disable()  # so nothing but the chart itself could have collected its cycles
+    try:
+        render_trend("Your month", series, days[18])
+        left = len(gc.get_objects()) - before
+        unreachable = gc.collect()
+    finally:
+        gc.enable()
+    assert unreachable == 0
+    assert left < 100  # a figure is some 12,000 objects
 
 
 class FakeDirectory:
