@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 
@@ -58,3 +59,19 @@ def test_the_snapshot_jobs_prune_forgets_only_claims_past_the_resend_window(
     assert kept == ["edge", "recent"]
     assert claim(engine, "old") is True  # forgotten, so a (very) late copy would run again
     assert claim(engine, "recent") is False
+
+
+def test_on_postgresql_only_the_claims_transaction_skips_the_flush(
+    engine: Engine, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite in WAL mode with synchronous=NORMAL never waits for a flush")
+    with session_scope(engine) as session:
+        assert SqlRequestLedger(session).claim("command:T9", now=NOW)
+        setting = session.connection().exec_driver_sql("SHOW synchronous_commit").scalar()
+        assert setting == "off"
+    for _ in range(3):  # pooled connections come back with the server's own setting
+        with session_scope(engine) as session:
+            setting = session.connection().exec_driver_sql("SHOW synchronous_commit").scalar()
+            assert setting == "on"
+    assert claim(engine, "command:T9") is False  # and the claim itself was kept
