@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from domain.timeutil import DateRange, local_day
@@ -30,14 +31,14 @@ class WorkCalendar:
         return day.weekday() not in self.weekend and day not in self.holidays
 
     def working_days(self, rng: DateRange) -> list[date]:
-        """Return the working days of ``rng`` in order."""
-        return [d for d in rng.days() if self.is_working_day(d)]
+        """Return the working days of ``rng`` in order (a new list the caller may change)."""
+        return list(_working_days(self, rng))
 
     def count(self, rng: DateRange) -> int:
         """Return how many working days ``rng`` holds."""
         if rng.end < rng.start:
             return 0
-        return len(self.working_days(rng))
+        return len(_working_days(self, rng))
 
     def day_fraction(self, moment: time) -> float:
         """Return how much of the working day has passed at local time ``moment`` (0 to 1)."""
@@ -96,6 +97,12 @@ def elapsed(calendar: WorkCalendar, period: DateRange, progress: Progress) -> El
     remaining = len(after) + (1 if today_is_working and fraction < 1.0 else 0)
     today = progress.day if today_is_working else None
     return Elapsed(len(days), len(before) + fraction, remaining, before, today, fraction)
+
+
+@lru_cache(maxsize=4096)
+def _working_days(calendar: WorkCalendar, rng: DateRange) -> tuple[date, ...]:
+    """Return the working days of ``rng``: every scorecard asks for the same few ranges."""
+    return tuple(d for d in rng.days() if calendar.is_working_day(d))
 
 
 def previous_working_day(calendar: WorkCalendar, day: date, *, limit: int = 366) -> date | None:

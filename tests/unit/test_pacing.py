@@ -32,6 +32,15 @@ def test_working_days_skip_weekends_and_holidays() -> None:
     assert previous_working_day(CAL, date(2026, 11, 27)) == date(2026, 11, 25)
 
 
+def test_working_days_are_remembered_per_calendar_and_handed_out_as_new_lists() -> None:
+    days = CAL.working_days(NOV)
+    days.clear()  # a caller's change does not reach the next caller
+    assert len(CAL.working_days(NOV)) == 20
+    assert len(WorkCalendar().working_days(NOV)) == 21  # another calendar, its own days
+    assert THANKSGIVING not in CAL.working_days(NOV)
+    assert CAL.working_days(DateRange(NOV.end, NOV.start)) == []
+
+
 def test_day_fraction_follows_working_hours() -> None:
     assert CAL.day_fraction(time(8, 0)) == 0.0
     assert CAL.day_fraction(time(13, 0)) == 0.5
