@@ -12,13 +12,14 @@ driver as it stands (no statement building, no ORM) and old claims are pruned by
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from storage.models import ProcessedRequest
+from storage.sync_store import sqlite_instant
 
 KEEP_FOR = timedelta(days=2)  # Slack retries within minutes; a day of margin on either side
 
@@ -31,11 +32,6 @@ _CLAIM_SQL = {
 }
 
 
-def sqlite_datetime(value: datetime) -> str:
-    """Return ``value`` as SQLAlchemy's SQLite DateTime type stores it (so reads agree)."""
-    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
 def claim_key(connection: Connection, key: str, *, now: datetime) -> bool:
     """Record ``key`` on ``connection`` (the caller commits); True only for its first claim.
 
@@ -46,7 +42,7 @@ def claim_key(connection: Connection, key: str, *, now: datetime) -> bool:
     saved for the same request) flushes the claim before it, as the WAL is written in order.
     """
     dialect = connection.dialect.name
-    at: object = sqlite_datetime(now) if dialect == "sqlite" else now
+    at: object = sqlite_instant(now) if dialect == "sqlite" else now.astimezone(UTC)
     if dialect == "postgresql":
         connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
     result = connection.exec_driver_sql(_CLAIM_SQL[dialect], {"key": key, "at": at})
@@ -66,5 +62,6 @@ class SqlRequestLedger:
     def prune(self, *, now: datetime) -> int:
         """Forget claims older than ``KEEP_FOR`` (no resend is that late); return how many."""
         table = ProcessedRequest.__table__  # type: ignore[attr-defined]
-        result = self.session.execute(delete(table).where(table.c.at < now - KEEP_FOR))
+        before = now.astimezone(UTC) - KEEP_FOR  # claims are stored in UTC
+        result = self.session.execute(delete(table).where(table.c.at < before))
         return int(getattr(result, "rowcount", 0) or 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine
@@ -75,3 +76,17 @@ def test_on_postgresql_only_the_claims_transaction_skips_the_flush(
             setting = session.connection().exec_driver_sql("SHOW synchronous_commit").scalar()
             assert setting == "on"
     assert claim(engine, "command:T9") is False  # and the claim itself was kept
+
+
+def test_claims_made_at_an_instant_in_any_zone_are_stored_and_pruned_in_utc(
+    engine: Engine,
+) -> None:
+    new_york = NOW.astimezone(ZoneInfo("America/New_York"))  # the same instant, 09:05 local
+    claim(engine, "command:NY", new_york)
+    with session_scope(engine) as session:
+        row = session.exec(select(ProcessedRequest)).one()
+    at = row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC)
+    assert at == NOW
+    later = new_york + KEEP_FOR + timedelta(seconds=1)
+    with session_scope(engine) as session:
+        assert SqlJobStore(session).prune_request_claims(now=later) == 1
