@@ -161,15 +161,6 @@ class MetricsStore(Protocol):
         """Return rep -> kpi -> sum of daily values over ``rng``."""
         ...
 
-    def range_totals(
-        self, ranges: Sequence[DateRange], rep_ids: Sequence[int]
-    ) -> dict[DateRange, dict[int, dict[str, float]]]:
-        """Return, for each of ``ranges``, what ``totals(rng, rep_ids=rep_ids)`` returns.
-
-        One read for all of them: a scorecard needs five period sums of the same rep.
-        """
-        ...
-
     def daily(
         self, rep_ids: Sequence[int], rng: DateRange, *, kpis: Sequence[str] | None = None
     ) -> dict[int, dict[str, dict[date, float]]]:

@@ -203,11 +203,6 @@ class SeriesSums:
         return out
 
 
-def range_sums(series: Mapping[str, Mapping[date, float]], rng: DateRange) -> dict[str, float]:
-    """Return KPI -> sum of the daily values within ``rng`` (see ``SeriesSums``)."""
-    return SeriesSums(series).over(rng)
-
-
 def slice_series(
     series: Mapping[str, Mapping[date, float]], rng: DateRange
 ) -> dict[str, dict[date, float]]:

@@ -84,18 +84,6 @@ class ChunkMetrics:
         cached = self._totals[key]
         return {r: dict(cached[r]) for r in rep_ids or () if r in cached}
 
-    def range_totals(
-        self, ranges: Sequence[DateRange], rep_ids: Sequence[int]
-    ) -> dict[DateRange, dict[int, dict[str, float]]]:
-        """Return the sums of each range, the ranges not yet read read for the chunk at once."""
-        if not self._covers(rep_ids, None):
-            return self.inner.range_totals(ranges, rep_ids)
-        missing = [r for r in dict.fromkeys(ranges) if (r.start, r.end) not in self._totals]
-        if missing:
-            for rng, sums in self.inner.range_totals(missing, self.rep_ids).items():
-                self._totals[(rng.start, rng.end)] = sums
-        return {rng: self.totals(rng, rep_ids=rep_ids) for rng in ranges}
-
     def daily(
         self, rep_ids: Sequence[int], rng: DateRange, *, kpis: Sequence[str] | None = None
     ) -> dict[int, dict[str, dict[date, float]]]:

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, case, func, select, union_all
+from sqlalchemy import and_, bindparam, func, select, union_all
 from sqlmodel import Session, col
 
 from domain.funnel import OpportunityPath, StageInfo
@@ -51,33 +51,6 @@ PROFILE_COLUMNS = (
 # statement's compiled SQL, but finding it costs a walk of the statement each time one is
 # built anew; statements built once (with bind parameters) skip that walk, which cost more
 # than the query itself on the /mystats path. Each is built on first use and reused.
-
-
-@lru_cache(maxsize=16)
-def _range_totals_query(ranges: int) -> Any:
-    """Return the conditional sums of ``ranges`` date ranges, built once (it runs per command).
-
-    Bound as ``first``/``last`` (the union), ``startN``/``endN`` and the rep ``ids``.
-    """
-    snap = DailySnapshot
-    day = col(snap.day)
-    sums = [
-        func.sum(
-            case(
-                (and_(day >= bindparam(f"start{n}"), day <= bindparam(f"end{n}")), col(snap.value))
-            )
-        )
-        for n in range(ranges)
-    ]
-    return (
-        select(col(snap.rep_id), col(snap.kpi), *sums)
-        .where(
-            day >= bindparam("first"),
-            day <= bindparam("last"),
-            col(snap.rep_id).in_(bindparam("ids", expanding=True)),
-        )
-        .group_by(col(snap.rep_id), col(snap.kpi))
-    )
 
 
 @lru_cache(maxsize=8)
@@ -147,35 +120,6 @@ class SqlMetricsStore:
         for rep_id, kpi, total in self._snapshot_rows(rng, kpis, rep_ids, sums=True):
             out[rep_id][kpi] = float(total or 0.0)
         return dict(out)
-
-    def range_totals(
-        self, ranges: Sequence[DateRange], rep_ids: Sequence[int]
-    ) -> dict[DateRange, dict[int, dict[str, float]]]:
-        """Return rep -> kpi -> SUM(value) for each range, from one scan of their union.
-
-        One conditional sum per range (``SUM(CASE WHEN day in range ...)``); a KPI without a
-        row in a range is left out of that range, as ``totals`` leaves it out.
-        """
-        wanted = list(dict.fromkeys(ranges))
-        out: dict[DateRange, dict[int, dict[str, float]]] = {rng: {} for rng in wanted}
-        if not wanted:
-            return out
-        query = _range_totals_query(len(wanted))
-        params: dict[str, object] = {
-            "first": min(r.start for r in wanted),
-            "last": max(r.end for r in wanted),
-        }
-        for n, rng in enumerate(wanted):
-            params[f"start{n}"], params[f"end{n}"] = rng.start, rng.end
-        ids = list(rep_ids)
-        conn = self.session.connection()
-        for i in range(0, len(ids), IN_CHUNK):
-            rows = conn.execute(query, {**params, "ids": ids[i : i + IN_CHUNK]}).all()
-            for rep_id, kpi, *values in rows:
-                for rng, total in zip(wanted, values, strict=True):
-                    if total is not None:
-                        out[rng].setdefault(rep_id, {})[kpi] = float(total)
-        return out
 
     def daily(
         self, rep_ids: Sequence[int], rng: DateRange, *, kpis: Sequence[str] | None = None
