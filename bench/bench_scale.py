@@ -18,9 +18,11 @@ What is timed:
   app with the same options in the same server code, in a process of its own, acking the same
   signed request and posting a constant message to ``response_url`` from a lazy listener.
   Goal: p99 within 3x the floor's p99.
-- leaderboard: ``Scorecards.leaderboard`` over all reps for the month (the goals loaded, the
-  reps read, the sum, targets resolved, ranked), against the one ``SUM ... GROUP BY rep_id``
-  query it needs, run on the same connection. Goal: median within 3x.
+- leaderboard: ``Scorecards.leaderboard`` over all reps for the month, built as the bot builds
+  it for each ``/leaderboard`` (data version read, goals, reps and targets from the bot's cache
+  for that version, which the jobs warm after every data change; the sum read anew), against
+  the one ``SUM ... GROUP BY rep_id`` query it needs, run on the same connection. Goal: median
+  within 3x. The first board after new data (nothing cached) is reported beside it.
 - nudge planning: who is due at each tick below (targets read from the database and
   ``domain.nudges.plan_nudges``), summed. Goal: under 10 s.
 - nudges: the real ``nudges`` job (targets from the database, planning, every due rep's
