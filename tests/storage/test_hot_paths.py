@@ -2,8 +2,8 @@
 
 /mystats reads the rep's daily series once and adds its period sums up from it; rank tables
 rank without board lines; the score boards resolve targets per group of reps with the same
-goals; the data version brings data-as-of along; nudges probe for history per rep. Each is checked here against the slower path it replaced, on
-SQLite and PostgreSQL.
+goals; the data version brings data-as-of along; nudges probe for history per rep. Each is
+checked here against the slower path it replaced, on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
