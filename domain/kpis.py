@@ -213,6 +213,31 @@ def default_kpis() -> tuple[KpiDefinition, ...]:
 RepDayKpi = tuple[int, date, str]
 
 
+class ActivityClassifier:
+    """Says which activity KPIs an activity counts toward, deciding each shape once.
+
+    Rules read only kind, duration, direction, outcome and contact title, and few
+    combinations of them recur: a full sync meets millions of activities, and each one's
+    answer is a dictionary lookup after the first of its shape. The memo is bounded.
+    """
+
+    MEMO_LIMIT = 100_000
+
+    def __init__(self, definitions: Sequence[KpiDefinition]) -> None:
+        self._activity_kpis = [d for d in definitions if d.source is KpiSource.ACTIVITIES]
+        self._decided: dict[tuple[Any, ...], tuple[str, ...]] = {}
+
+    def names(self, fact: ActivityFact) -> tuple[str, ...]:
+        """Return the names of the activity KPIs ``fact`` counts toward, in funnel order."""
+        shape = fact[2:]  # (kind, duration_s, direction, outcome, contact_title)
+        names = self._decided.get(shape)
+        if names is None:
+            names = tuple(d.name for d in self._activity_kpis if d.counts(fact))
+            if len(self._decided) < self.MEMO_LIMIT:
+                self._decided[shape] = names
+        return names
+
+
 def rollup(
     definitions: Sequence[KpiDefinition],
     *,
@@ -227,18 +252,9 @@ def rollup(
     returned, so a caller recomputing a few days can pass wider fact sets safely.
     """
     totals: dict[RepDayKpi, float] = defaultdict(float)
-    activity_kpis = [d for d in definitions if d.source is KpiSource.ACTIVITIES]
-    # Rules read only these fields, and few combinations recur across a batch's activities:
-    # decide each combination once (a roll-up of a full sync meets millions of facts).
-    decided: dict[tuple[Any, ...], tuple[str, ...]] = {}
+    counts_toward = ActivityClassifier(definitions).names
     for fact in activities:
-        shape = fact[2:]  # (kind, duration_s, direction, outcome, contact_title)
-        names = decided.get(shape)
-        if names is None:
-            names = tuple(d.name for d in activity_kpis if d.counts(fact))
-            if len(decided) < 100_000:
-                decided[shape] = names
-        for name in names:
+        for name in counts_toward(fact):
             totals[(fact.rep_id, fact.day, name)] += 1
     opps = list(opportunities)
     moves = list(stage_moves)

@@ -100,8 +100,19 @@ class SyncStore(Protocol):
         """Forget every cursor of ``source`` so the next sync is a full one."""
         ...
 
-    def apply_page(self, source: str, page: SyncPage) -> PageStats:
-        """Upsert the page's records, apply its deletions and save its cursor."""
+    def apply_page(
+        self,
+        source: str,
+        page: SyncPage,
+        definitions: Sequence[KpiDefinition],
+        *,
+        now: datetime,
+    ) -> PageStats:
+        """Upsert the page's records, apply its deletions and save its cursor.
+
+        New activities are counted toward the activity KPIs of ``definitions`` in the same
+        transaction; other changes mark their (rep, day) pairs for ``rollup_dirty``.
+        """
         ...
 
     def record_outcome(

@@ -39,6 +39,7 @@ class SyncSummary:
     source: str
     objects: dict[str, ObjectSummary] = field(default_factory=dict)
     api_calls: int = 0
+    # Rep-days recomputed plus snapshot values that counts of new activities were added to.
     rolled_up: int = 0
     seconds: float = 0.0
     stopped: str | None = None
@@ -58,7 +59,7 @@ class SyncSummary:
         parts = ", ".join(f"{name} {o.upserted}" for name, o in self.objects.items())
         text = (
             f"sync {self.source}: {self.upserted} records ({parts}), {self.deleted} deletions, "
-            f"{self.api_calls} API calls, {self.rolled_up} rep-days rolled up "
+            f"{self.api_calls} API calls, {self.rolled_up} snapshots rolled up "
             f"in {self.seconds:.1f}s"
         )
         return text + (f"; stopped early: {self.stopped}" if self.stopped else "")
@@ -90,7 +91,7 @@ def run_sync(
         try:
             for page in source.pages(obj, cursor, full=full):
                 with uow() as store:
-                    stats = store.apply_page(source.name, page)
+                    stats = store.apply_page(source.name, page, definitions, now=now())
                 counts.pages += 1
                 counts.upserted += stats.upserted
                 counts.deleted += stats.deleted

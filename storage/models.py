@@ -144,6 +144,22 @@ class DirtyDay(SQLModel, table=True):
     day: date = Field(primary_key=True)
 
 
+class SnapshotIncrement(SQLModel, table=True):
+    """Counts new activities add to a (rep, day, KPI), waiting to be added to its snapshot.
+
+    A page of new activities writes these with the activities, in the same transaction; the
+    roll-up adds them into ``DailySnapshot`` (in SQL, summed per key) before it recomputes
+    any dirty day, so a full sync never reads its activities back to count them.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    rep_id: int
+    day: date
+    kpi: str = Field(max_length=64)
+    value: float
+    frozen: bool = False
+
+
 class PipelineSnapshot(SQLModel, table=True):
     """An open opportunity's stage and amount at the end of a day."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -17,7 +18,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import TypeEngine
 from sqlmodel import Session, col
 
-from domain.kpis import ActivityFact, KpiDefinition, OpportunityFact, StageMoveFact, rollup
+from domain.kpis import (
+    ActivityClassifier,
+    ActivityFact,
+    KpiDefinition,
+    OpportunityFact,
+    StageMoveFact,
+    rollup,
+)
 from domain.ports import PageStats, SyncPage
 from domain.records import (
     ActivityRecord,
@@ -36,6 +44,7 @@ from storage.models import (
     PipelineSnapshot,
     PipelineStage,
     Rep,
+    SnapshotIncrement,
     StageChange,
     SyncState,
 )
@@ -79,6 +88,15 @@ ACTIVITY_COLUMNS = (
     "modified_at",
 )
 SNAPSHOT_COLUMNS = ("rep_id", "day", "kpi", "value", "frozen")
+# Increments merged into snapshots per roll-up transaction: bounded, so a full sync's merge
+# never holds the write lock (SQLite) for long while commands wait to record their claims.
+MERGE_BATCH = 50_000
+
+
+@lru_cache(maxsize=8)
+def _classifier(definitions: tuple[KpiDefinition, ...]) -> ActivityClassifier:
+    """Return one classifier per set of definitions, so its memo outlives a page."""
+    return ActivityClassifier(definitions)
 
 
 def sqlite_instant(value: datetime | None) -> str | None:
@@ -209,6 +227,28 @@ class PlainRows:
             f"WHERE rep_id = {self.mark} AND {self._quote('day')} {self.one_of(days)}"
         )
 
+    def merge_increments(self) -> str:
+        """Return the INSERT adding increments with ids in [lo, hi) into their snapshots,
+        summed per (rep, day, KPI), bound as (lo, hi)."""
+        q = self._quote
+        snap, inc = q(_table(DailySnapshot).name), q(_table(SnapshotIncrement).name)
+        day = q("day")
+        any_frozen = "MAX(frozen)" if self.sqlite else "bool_or(frozen)"
+        return (
+            f"INSERT INTO {snap} (rep_id, {day}, kpi, value, frozen) "  # noqa: S608
+            f"SELECT rep_id, {day}, kpi, SUM(value), {any_frozen} FROM {inc} "
+            f"WHERE id >= {self.mark} AND id < {self.mark} GROUP BY rep_id, {day}, kpi "
+            f"ON CONFLICT (rep_id, {day}, kpi) DO UPDATE "
+            f"SET value = {snap}.value + excluded.value, frozen = excluded.frozen"
+        )
+
+    def delete_increments(self) -> str:
+        """Return the DELETE of increments with ids in [lo, hi), bound as (lo, hi)."""
+        return (
+            f"DELETE FROM {self._quote(_table(SnapshotIncrement).name)} "  # noqa: S608
+            f"WHERE id >= {self.mark} AND id < {self.mark}"
+        )
+
     def activity_facts(self, days: int) -> str:
         """Return the SELECT of what the roll-up reads of a rep's live activities on ``days``
         days, bound as (rep_id, *listed(days), False)."""
@@ -269,17 +309,38 @@ class SqlSyncStore:
 
     # pages ---------------------------------------------------------------------------------
 
-    def apply_page(self, source: str, page: SyncPage) -> PageStats:
-        """Upsert the page's records, apply its deletions and save its cursor."""
+    def apply_page(
+        self,
+        source: str,
+        page: SyncPage,
+        definitions: Sequence[KpiDefinition],
+        *,
+        now: datetime,
+    ) -> PageStats:
+        """Upsert the page's records, apply its deletions and save its cursor.
+
+        New activities are counted toward ``definitions`` here (snapshot increments); every
+        other change marks the (rep, day) pairs it touches for the roll-up. A day before the
+        rep's local today at ``now`` is counted as frozen.
+        """
         dirty: set[tuple[int, date]] = set()
-        handler = {
-            CrmObject.USERS: self._apply_users,
-            CrmObject.STAGES: self._apply_stages,
-            CrmObject.OPPORTUNITIES: self._apply_opportunities,
-            CrmObject.STAGE_CHANGES: self._apply_stage_changes,
-            CrmObject.ACTIVITIES: self._apply_activities,
-        }[page.object]
-        handler(source, page.records, page.deleted_ids, dirty)
+        if page.object is CrmObject.ACTIVITIES:
+            self._apply_activities(
+                source,
+                page.records,
+                page.deleted_ids,
+                dirty,
+                classifier=_classifier(tuple(definitions)),
+                now=now,
+            )
+        else:
+            handler = {
+                CrmObject.USERS: self._apply_users,
+                CrmObject.STAGES: self._apply_stages,
+                CrmObject.OPPORTUNITIES: self._apply_opportunities,
+                CrmObject.STAGE_CHANGES: self._apply_stage_changes,
+            }[page.object]
+            handler(source, page.records, page.deleted_ids, dirty)
         self._mark_dirty(dirty)
         if page.cursor is not None or page.api_calls:
             state = self._state(source, page.object) or SyncState(
@@ -472,7 +533,14 @@ class SqlSyncStore:
                 dirty.add((rep_id, close_date))
 
     def _apply_activities(
-        self, source: str, records: Sequence[Any], deleted: Sequence[str], dirty: set[Any]
+        self,
+        source: str,
+        records: Sequence[Any],
+        deleted: Sequence[str],
+        dirty: set[Any],
+        *,
+        classifier: ActivityClassifier,
+        now: datetime,
     ) -> None:
         acts = [r for r in records if isinstance(r, ActivityRecord)]
         stored = self._stored_ids(Activity, source, [a.crm_id for a in acts] + list(deleted))
@@ -481,10 +549,13 @@ class SqlSyncStore:
         reps = self._reps_by_crm_id(source, {a.owner_crm_id for a in acts if a.owner_crm_id})
         rep_ids = {crm_id: ref.id for crm_id, ref in reps.items()}
         zones = {crm_id: self._tz(ref) for crm_id, ref in reps.items()}
+        todays = {crm_id: local_day(now, tz) for crm_id, tz in zones.items()}
         no_owner_zone = self._tz(None)
         instant, day_value = self.plain.instant, self.plain.day
         # Keyed by crm_id: the last version of a record within a page wins, one row per key.
         rows: dict[str, tuple[Any, ...]] = {}
+        # Where each row with an owning rep and a day counts: (rep, day, frozen).
+        placed: dict[str, tuple[int, date, bool]] = {}
         for a in acts:
             owner = a.owner_crm_id
             rep_id = rep_ids.get(owner) if owner else None
@@ -510,9 +581,31 @@ class SqlSyncStore:
                 a.is_deleted,
                 instant(a.modified_at),
             )
-            if rep_id is not None and day:
-                dirty.add((rep_id, day))
-        self._write(Activity, ACTIVITY_COLUMNS, ("source", "crm_id"), rows, stored)
+            if rep_id is not None and day and owner:
+                placed[a.crm_id] = (rep_id, day, day < todays[owner])
+            else:
+                placed.pop(a.crm_id, None)
+        inserted = self._write(Activity, source, ACTIVITY_COLUMNS, rows, stored)
+        gone = set(deleted)
+        counts: dict[tuple[int, date, bool, str], int] = defaultdict(int)
+        for crm_id, (rep_id, day, frozen) in placed.items():
+            if crm_id not in inserted:
+                dirty.add((rep_id, day))  # a changed activity: its day is recomputed
+                continue
+            row = rows[crm_id]
+            if row[12] or crm_id in gone:  # in the recycle bin, or deleted in this page
+                continue
+            fact = ActivityFact(rep_id, day, row[4], row[7], row[8], row[9], row[10])
+            for name in classifier.names(fact):
+                counts[(rep_id, day, frozen, name)] += 1
+        self._insert_rows(
+            SnapshotIncrement,
+            SNAPSHOT_COLUMNS,
+            [
+                (rep_id, day_value(day), kpi, float(n), frozen)
+                for (rep_id, day, frozen, kpi), n in counts.items()
+            ],
+        )
         self._soft_delete(Activity, source, deleted)
 
     def _stored_ids(self, model: Any, source: str, crm_ids: Sequence[str]) -> set[str]:
@@ -531,25 +624,46 @@ class SqlSyncStore:
     def _write(
         self,
         model: Any,
+        source: str,
         columns: Sequence[str],
-        keys: Sequence[str],
         rows: Mapping[str, tuple[Any, ...]],
         stored: set[str],
-    ) -> None:
-        """Upsert ``rows`` (keyed by crm_id); ``stored`` holds the ids that have a row.
+    ) -> set[str]:
+        """Upsert ``rows`` (keyed by crm_id, on (source, crm_id)); return the ids this call
+        inserted. ``stored`` holds the ids found to have a row, whose days are marked.
 
         On SQLite the transaction holds the write lock from its start (BEGIN IMMEDIATE), so
         the rows found absent stay absent until commit: they take a plain INSERT, which costs
-        SQLite less than an upsert. Elsewhere another writer may insert one meanwhile, and
-        every row is upserted.
+        SQLite less than an upsert. On PostgreSQL another writer may insert one meanwhile:
+        the absent rows are inserted unless present (``RETURNING`` says which were), and any
+        that were are treated as stored: their days marked, then upserted.
         """
-        if not self.plain.sqlite:
-            self._insert_rows(model, columns, list(rows.values()), conflict=keys)
-            return
-        self._insert_rows(model, columns, [row for k, row in rows.items() if k not in stored])
+        keys = ("source", "crm_id")
+        absent = [k for k in rows if k not in stored]
+        if self.plain.sqlite:
+            self._insert_rows(model, columns, [rows[k] for k in absent])
+            inserted = set(absent)
+        else:
+            inserted = self._insert_returning_ids(model, columns, [rows[k] for k in absent])
+            raced = [k for k in absent if k not in inserted]
+            if raced:
+                self._mark_stored_days(model, source, sorted(raced))
         self._insert_rows(
-            model, columns, [row for k, row in rows.items() if k in stored], conflict=keys
+            model, columns, [row for k, row in rows.items() if k not in inserted], conflict=keys
         )
+        return inserted
+
+    def _insert_returning_ids(
+        self, model: Any, columns: Sequence[str], rows: list[tuple[Any, ...]]
+    ) -> set[str]:
+        """Insert plain rows of column arrays (PostgreSQL) unless their key is present;
+        return the crm_ids inserted."""
+        if not rows:
+            return set()
+        text = self.plain.insert(model, columns, ignore_conflicts=True, arrays=True)
+        arrays = tuple(list(column) for column in zip(*rows, strict=True))
+        result = self._connection().exec_driver_sql(f"{text} RETURNING crm_id", arrays)
+        return {row[0] for row in result}
 
     def _insert_rows(
         self,
@@ -693,7 +807,13 @@ class SqlSyncStore:
         """Recompute the snapshots of up to ``limit`` dirty (rep, day) pairs; return how many.
 
         A day before the rep's local today (at ``now``) is frozen; today's values stay live.
+        Counts of new activities still waiting are added in first, a batch per call (and the
+        number of values they changed returned): a dirty day is recomputed from every stored
+        fact, so no increment may be added in after it.
         """
+        merged = self._merge_increments()
+        if merged:
+            return merged
         conn, plain = self._connection(), self.plain
         pairs = conn.exec_driver_sql(plain.first_dirty(limit)).fetchall()
         if not pairs:
@@ -723,6 +843,19 @@ class SqlSyncStore:
                     plain.delete_days(DirtyDay, len(chunk)), (rep_id, *plain.listed(chunk))
                 )
         return len(pairs)
+
+    def _merge_increments(self) -> int:
+        """Add up to MERGE_BATCH waiting increments into their snapshots; return how many
+        snapshot values that changed (0 when none wait)."""
+        conn, plain = self._connection(), self.plain
+        inc = _table(SnapshotIncrement)
+        first = self.session.execute(select(func.min(inc.c.id))).scalar_one()
+        if first is None:
+            return 0
+        bounds = (first, first + MERGE_BATCH)
+        changed = conn.exec_driver_sql(plain.merge_increments(), bounds).rowcount
+        conn.exec_driver_sql(plain.delete_increments(), bounds)
+        return max(int(changed), 1)
 
     def _rollup_reps(
         self, definitions: Sequence[KpiDefinition], by_rep: Mapping[int, Mapping[Any, date]]

@@ -24,7 +24,7 @@ from domain.records import (
     StageChangeRecord,
 )
 from storage.db import session_scope
-from storage.models import Activity, DailySnapshot, DirtyDay, Rep
+from storage.models import Activity, DailySnapshot, DirtyDay, Rep, SnapshotIncrement
 from storage.sync_store import ACTIVITY_COLUMNS, SqlSyncStore
 
 NOW = datetime(2026, 11, 23, 22, 0, tzinfo=UTC)
@@ -47,7 +47,9 @@ def at(hour: int) -> datetime:
 
 def apply(engine: Engine, page: SyncPage, *, timezone: str = "UTC") -> None:
     with session_scope(engine) as session:
-        SqlSyncStore(session, org_timezone=timezone).apply_page("test", page)
+        SqlSyncStore(session, org_timezone=timezone).apply_page(
+            "test", page, default_kpis(), now=NOW
+        )
 
 
 def rollup(engine: Engine) -> None:
@@ -336,7 +338,20 @@ def test_plain_rows_are_stored_exactly_as_core_stores_them(engine: Engine) -> No
     assert rows["p1"] == rows["c1"]
     assert rows["p2"] == rows["c2"]
     assert rows["p3"] == rows["c3"]
-    # The dirty days the page marked, and the snapshots a roll-up writes, likewise.
+    # The counts the page added up for its one new live activity with a rep (p1, a call of
+    # 61 s on DAY: a conversation; not frozen, DAY being today), likewise.
+    counted = "SELECT rep_id, day, kpi, value, frozen FROM snapshotincrement"
+    increments = _raw(engine, counted)
+    with session_scope(engine) as session:
+        session.execute(SnapshotIncrement.__table__.delete())  # type: ignore[attr-defined]
+        session.execute(
+            SnapshotIncrement.__table__.insert(),  # type: ignore[attr-defined]
+            [{"rep_id": rep_id, "day": DAY, "kpi": "conversations", "value": 1.0, "frozen": False}],
+        )
+    assert increments == _raw(engine, counted)
+    # The days a page marks dirty when it changes stored activities, and the snapshots a
+    # roll-up writes, likewise.
+    apply(engine, SyncPage(CrmObject.ACTIVITIES, records=records[:2]))
     dirty = _raw(engine, "SELECT rep_id, day FROM dirtyday ORDER BY day")
     with session_scope(engine) as session:
         session.execute(DirtyDay.__table__.delete())  # type: ignore[attr-defined]
