@@ -561,7 +561,11 @@ class SqlSyncStore:
             rep_id = rep_ids.get(owner) if owner else None
             occurred = a.occurred_at
             if occurred is not None:
-                day: date | None = local_day(occurred, zones.get(owner or "", no_owner_zone))
+                tz = zones.get(owner, no_owner_zone) if owner else no_owner_zone
+                # Connectors yield aware instants; local_day also takes naive ones as UTC.
+                day: date | None = (
+                    occurred.astimezone(tz).date() if occurred.tzinfo else local_day(occurred, tz)
+                )
             else:
                 day = a.activity_date
             title = a.contact_title

@@ -29,9 +29,13 @@ def parse_datetime(value: Any) -> datetime | None:
     """Parse a Salesforce datetime (``2026-11-23T14:05:00.000+0000``) into an aware UTC value."""
     if not value:
         return None
-    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
+    # Python 3.11 reads "Z" and "+0000" itself, and gives UTC offsets the UTC singleton.
+    parsed = datetime.fromisoformat(value if type(value) is str else str(value))
+    zone = parsed.tzinfo
+    if zone is UTC:  # what the REST API sends: nothing to convert
+        return parsed
+    if zone is None:
+        return parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
 
 
@@ -149,6 +153,7 @@ class ActivityMapper:
             (options.inbound_call_types, Direction.INBOUND),
             (options.internal_call_types, Direction.INTERNAL),
         )
+        self._direction_values = {k: v.value for k, v in self._directions.items()}
         self._outcomes = {k.casefold(): v for k, v in options.event_outcome_values.items()}
 
     def task_kind(self, raw: Raw) -> ActivityKind:
@@ -185,11 +190,17 @@ class ActivityMapper:
         direction: str | None = None
         duration = None
         if kind is ActivityKind.CALL:
-            direction = self.call_direction(raw).value
+            call_type = get("CallType")
+            direction = (
+                self._direction_values.get(call_type, _OUTBOUND)
+                if isinstance(call_type, str)
+                else _OUTBOUND
+            )
             seconds = get("CallDurationInSeconds")
             duration = int(seconds) if seconds is not None else None
         elif kind is ActivityKind.EMAIL or kind is ActivityKind.LINKEDIN:
             direction = _OUTBOUND
+        who = get("Who")
         return ActivityRecord(
             crm_id=raw["Id"],
             owner_crm_id=get("OwnerId") or None,
@@ -198,7 +209,7 @@ class ActivityMapper:
             activity_date=activity_date,
             duration_s=duration,
             direction=direction,
-            contact_title=parent_field(raw, "Who", "Title"),
+            contact_title=who.get("Title") if type(who) is dict else parent_field(raw, "Who", "Title"),
             opportunity_crm_id=_opportunity_id(raw),
             is_deleted=bool(get("IsDeleted")),
             modified_at=parse_datetime(get("SystemModstamp")),
