@@ -706,6 +706,10 @@ def sync(
         raise UsageProblem(f"--source '{source}' is not one of: salesforce, hubspot, sandbox")
     rt = runtime()
     rt.upgrade()
+    # A one-shot process: what start-up loaded lives until it exits. Out of the collector's
+    # sight, the collections a sync of millions of rows sets off do not walk it each time.
+    gc.collect()
+    gc.freeze()
     sync_sources(rt, source, full=full)
 
 

@@ -229,9 +229,14 @@ class ActivityClassifier:
 
     def names(self, fact: ActivityFact) -> tuple[str, ...]:
         """Return the names of the activity KPIs ``fact`` counts toward, in funnel order."""
-        shape = fact[2:]  # (kind, duration_s, direction, outcome, contact_title)
+        return self.names_for(fact[2:])
+
+    def names_for(self, shape: tuple[Any, ...]) -> tuple[str, ...]:
+        """Return the KPI names for an activity of this shape: (kind, duration_s, direction,
+        outcome, contact_title), the fields after rep and day of an ``ActivityFact``."""
         names = self._decided.get(shape)
         if names is None:
+            fact = ActivityFact(0, date.min, *shape)
             names = tuple(d.name for d in self._activity_kpis if d.counts(fact))
             if len(self._decided) < self.MEMO_LIMIT:
                 self._decided[shape] = names

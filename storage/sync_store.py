@@ -212,6 +212,14 @@ class PlainRows:
             f"WHERE source = {self.mark} AND crm_id {self.one_of(ids)}"
         )
 
+    def reps_by_crm_id(self, ids: int) -> str:
+        """Return the SELECT of (crm_user_id, id, timezone) of ``ids`` reps of a source,
+        bound as (source, *listed(crm_user_ids))."""
+        return (
+            f"SELECT crm_user_id, id, timezone FROM {self._quote(_table(Rep).name)} "  # noqa: S608
+            f"WHERE source = {self.mark} AND crm_user_id {self.one_of(ids)}"
+        )
+
     def first_dirty(self, limit: int) -> str:
         """Return the SELECT of the first ``limit`` dirty (rep, day) pairs."""
         day = self._quote("day")
@@ -591,7 +599,9 @@ class SqlSyncStore:
                 placed.pop(a.crm_id, None)
         inserted = self._write(Activity, source, ACTIVITY_COLUMNS, rows, stored)
         gone = set(deleted)
-        counts: dict[tuple[int, date, bool, str], int] = defaultdict(int)
+        # Per (rep, day as stored, frozen, KPI): how many new live activities count toward it.
+        counts: dict[tuple[int, Any, bool, str], int] = defaultdict(int)
+        names_for = classifier.names_for
         for crm_id, (rep_id, day, frozen) in placed.items():
             if crm_id not in inserted:
                 dirty.add((rep_id, day))  # a changed activity: its day is recomputed
@@ -599,16 +609,13 @@ class SqlSyncStore:
             row = rows[crm_id]
             if row[12] or crm_id in gone:  # in the recycle bin, or deleted in this page
                 continue
-            fact = ActivityFact(rep_id, day, row[4], row[7], row[8], row[9], row[10])
-            for name in classifier.names(fact):
-                counts[(rep_id, day, frozen, name)] += 1
+            # (kind, duration_s, direction, outcome, contact_title), as the roll-up reads them
+            for name in names_for((row[4], row[7], row[8], row[9], row[10])):
+                counts[(rep_id, row[6], frozen, name)] += 1
         self._insert_rows(
             SnapshotIncrement,
             SNAPSHOT_COLUMNS,
-            [
-                (rep_id, day_value(day), kpi, float(n), frozen)
-                for (rep_id, day, frozen, kpi), n in counts.items()
-            ],
+            [(rep_id, day, kpi, float(n), frozen) for (rep_id, day, frozen, kpi), n in counts.items()],
         )
         self._soft_delete(Activity, source, deleted)
 
@@ -747,15 +754,14 @@ class SqlSyncStore:
             )
 
     def _reps_by_crm_id(self, source: str, crm_ids: set[str]) -> dict[str, RepRef]:
-        rep = _table(Rep)
+        """Return the stored reps of these CRM user ids (every page of activities asks)."""
         found: dict[str, RepRef] = {}
+        conn, plain = self._connection(), self.plain
         for chunk in _chunks(sorted(crm_ids)):
-            for row in self.session.execute(
-                select(rep.c.crm_user_id, rep.c.id, rep.c.timezone).where(
-                    rep.c.source == source, rep.c.crm_user_id.in_(chunk)
-                )
+            for crm_user_id, rep_id, timezone in conn.exec_driver_sql(
+                plain.reps_by_crm_id(len(chunk)), (source, *plain.listed(chunk))
             ):
-                found[row.crm_user_id] = RepRef(row.id, row.timezone)
+                found[crm_user_id] = RepRef(rep_id, timezone)
         return found
 
     def _rep_zones(self, rep_ids: set[int]) -> dict[int, str | None]:

@@ -201,18 +201,20 @@ class ActivityMapper:
         elif kind is ActivityKind.EMAIL or kind is ActivityKind.LINKEDIN:
             direction = _OUTBOUND
         who = get("Who")
+        # Positional, in ActivityRecord's field order: half the cost of keywords, per row.
         return ActivityRecord(
-            crm_id=raw["Id"],
-            owner_crm_id=get("OwnerId") or None,
-            kind=kind,
-            occurred_at=occurred,
-            activity_date=activity_date,
-            duration_s=duration,
-            direction=direction,
-            contact_title=who.get("Title") if type(who) is dict else parent_field(raw, "Who", "Title"),
-            opportunity_crm_id=_opportunity_id(raw),
-            is_deleted=bool(get("IsDeleted")),
-            modified_at=parse_datetime(get("SystemModstamp")),
+            raw["Id"],  # crm_id
+            get("OwnerId") or None,  # owner_crm_id
+            kind,
+            occurred,  # occurred_at
+            activity_date,
+            duration,  # duration_s
+            direction,
+            None,  # outcome: Tasks have none
+            who.get("Title") if type(who) is dict else parent_field(raw, "Who", "Title"),
+            _opportunity_id(raw),  # opportunity_crm_id
+            bool(get("IsDeleted")),  # is_deleted
+            parse_datetime(get("SystemModstamp")),  # modified_at
         )
 
     def event(self, raw: Raw) -> ActivityRecord:
