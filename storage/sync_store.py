@@ -909,33 +909,43 @@ class SqlSyncStore:
                             rep_id, days[stored], kind, duration_s, direction, outcome, title
                         )
 
-        for rep_id in rep_ids:
-            tz = zone(zones.get(rep_id), self.org_timezone)
-            pipelines: dict[str, tuple[int, str]] = {}
+        # The batch's opportunities and their stage moves, a query per chunk of reps and of
+        # opportunities rather than two per rep. Moves are looked up under the rep's source.
+        tzs = {rep_id: zone(zones.get(rep_id), self.org_timezone) for rep_id in rep_ids}
+        owned: dict[tuple[str, str], tuple[int, int, str]] = {}  # -> (opp id, rep, pipeline)
+        for chunk in _chunks(rep_ids):
             for row in self.session.execute(
                 select(
                     opp.c.id,
+                    opp.c.rep_id,
                     opp.c.crm_id,
                     opp.c.created_day,
                     opp.c.amount,
                     opp.c.is_won,
                     opp.c.close_date,
                     opp.c.pipeline,
-                ).where(opp.c.rep_id == rep_id, opp.c.is_deleted.is_(False))
+                ).where(opp.c.rep_id.in_(chunk), opp.c.is_deleted.is_(False))
             ):
-                pipelines[row.crm_id] = (row.id, row.pipeline)
+                owned[(sources.get(row.rep_id, ""), row.crm_id)] = (
+                    row.id,
+                    row.rep_id,
+                    row.pipeline,
+                )
                 opportunity_facts.append(
                     OpportunityFact(
                         opportunity_id=row.id,
-                        rep_id=rep_id,
+                        rep_id=row.rep_id,
                         created_day=row.created_day,
                         amount=row.amount,
                         is_won=row.is_won,
                         close_date=row.close_date,
                     )
                 )
-            source = sources.get(rep_id, "")
-            for chunk in _chunks(sorted(pipelines)):
+        by_source: dict[str, list[str]] = defaultdict(list)
+        for source, crm_id in owned:
+            by_source[source].append(crm_id)
+        for source, crm_ids in by_source.items():
+            for chunk in _chunks(sorted(crm_ids)):
                 for row in self.session.execute(
                     select(
                         sc.c.opportunity_crm_id, sc.c.from_stage, sc.c.to_stage, sc.c.changed_at
@@ -945,14 +955,14 @@ class SqlSyncStore:
                         sc.c.is_deleted.is_(False),
                     )
                 ):
-                    opp_id, pipeline = pipelines[row.opportunity_crm_id]
+                    opp_id, rep_id, pipeline = owned[(source, row.opportunity_crm_id)]
                     to = orders.get((source, pipeline, row.to_stage))
                     frm = orders.get((source, pipeline, row.from_stage or ""))
                     moves.append(
                         StageMoveFact(
                             opportunity_id=opp_id,
                             rep_id=rep_id,
-                            day=local_day(row.changed_at, tz),
+                            day=local_day(row.changed_at, tzs[rep_id]),
                             at_epoch=row.changed_at.timestamp(),
                             from_order=frm[0] if frm else None,
                             to_order=to[0] if to else None,
