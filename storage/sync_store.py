@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, String, Table, and_, delete, func, select, update
@@ -615,7 +615,10 @@ class SqlSyncStore:
         self._insert_rows(
             SnapshotIncrement,
             SNAPSHOT_COLUMNS,
-            [(rep_id, day, kpi, float(n), frozen) for (rep_id, day, frozen, kpi), n in counts.items()],
+            [
+                (rep_id, day, kpi, float(n), frozen)
+                for (rep_id, day, frozen, kpi), n in counts.items()
+            ],
         )
         self._soft_delete(Activity, source, deleted)
 

@@ -459,7 +459,9 @@ def _recomputed(engine: Engine) -> dict[tuple[int, date, str], float]:
         values = {
             (r, d, k): v
             for r, d, k, v in session.execute(
-                select(DailySnapshot.rep_id, DailySnapshot.day, DailySnapshot.kpi, DailySnapshot.value)
+                select(
+                    DailySnapshot.rep_id, DailySnapshot.day, DailySnapshot.kpi, DailySnapshot.value
+                )
             )
         }
         session.rollback()
@@ -471,7 +473,9 @@ def _stored(engine: Engine) -> dict[tuple[int, date, str], float]:
         return {
             (r, d, k): v
             for r, d, k, v in session.execute(
-                select(DailySnapshot.rep_id, DailySnapshot.day, DailySnapshot.kpi, DailySnapshot.value)
+                select(
+                    DailySnapshot.rep_id, DailySnapshot.day, DailySnapshot.kpi, DailySnapshot.value
+                )
             )
         }
 
@@ -567,8 +571,20 @@ def test_a_row_another_writer_inserted_first_is_recomputed_not_counted(
         store = SqlSyncStore(session)
         rows = {
             "r1": (
-                "test", "r1", "R1", None, "call", at(10), DAY, 90, None, None, None, None,
-                False, at(10),
+                "test",
+                "r1",
+                "R1",
+                None,
+                "call",
+                at(10),
+                DAY,
+                90,
+                None,
+                None,
+                None,
+                None,
+                False,
+                at(10),
             )
         }
         # As if r1 had been absent when the page looked: it goes the insert's way.

@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from domain.kpis import (
+    ActivityClassifier,
     ActivityFact,
     KpiCatalog,
     OpportunityFact,
@@ -207,3 +210,34 @@ def test_keep_limits_the_output_to_the_days_asked_for() -> None:
 def test_unknown_kpi_names_the_valid_ones() -> None:
     with pytest.raises(UnknownKpi, match="Valid KPIs: prospecting, conversations"):
         KpiCatalog().get("calls")
+
+
+SHAPES = st.tuples(
+    st.sampled_from(["call", "email", "meeting", "linkedin", "task"]),
+    st.one_of(st.none(), st.integers(min_value=0, max_value=1000)),
+    st.sampled_from([None, "inbound", "outbound", "internal"]),
+    st.sampled_from([None, "completed", "no_show", "scheduled", "canceled"]),
+    st.sampled_from([None, "", "VP Sales", "Engineer", "Head of IT", "vice president", "CFO"]),
+)
+
+
+@given(st.lists(SHAPES, max_size=40))
+def test_the_classifier_answers_as_the_definitions_do_whatever_it_memoised(
+    shapes: list[tuple[object, ...]],
+) -> None:
+    """Shapes seen before are answered from the memo: the answer must not change."""
+    classifier = ActivityClassifier(KPIS)
+    for shape in shapes + shapes:
+        fact = ActivityFact(3, DAY, *shape)  # type: ignore[arg-type]
+        expected = tuple(d.name for d in KPIS if d.counts(fact))
+        assert classifier.names_for(shape) == expected
+        assert classifier.names(fact) == expected
+
+
+def test_the_classifier_memo_is_bounded() -> None:
+    classifier = ActivityClassifier(KPIS)
+    classifier.MEMO_LIMIT = 10
+    for seconds in range(50):
+        assert classifier.names_for(("call", seconds, "outbound", None, None))[0] == "prospecting"
+    assert len(classifier._decided) == 10
+    assert classifier.names_for(("call", 49, "outbound", None, None)) == ("prospecting",)
