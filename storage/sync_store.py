@@ -148,6 +148,10 @@ class PlainRows:
         self._quote = dialect.identifier_preparer.quote
         self._dialect = dialect
 
+    def quoted(self, identifier: str) -> str:
+        """Return ``identifier`` quoted for this database where it needs quoting."""
+        return self._quote(identifier)
+
     def marks(self, count: int) -> str:
         """Return ``count`` placeholders separated by commas."""
         return ", ".join([self.mark] * count)
@@ -621,6 +625,29 @@ class SqlSyncStore:
             ],
         )
         self._soft_delete(Activity, source, deleted)
+        if not self.plain.sqlite:
+            self._keep_planner_statistics(Activity)
+
+    def _keep_planner_statistics(self, model: Any) -> None:
+        """ANALYZE a PostgreSQL table this sync has more than doubled since its last analysis.
+
+        Without statistics the planner takes a table for a few pages: "which of these 2,000
+        ids are stored" then scans every row of the source instead of probing the key index,
+        and each page of a first full load reads all the pages stored before it (quadratic).
+        Autovacuum would analyse it, when it is on and keeps up with a bulk load; this does
+        it from the table's size on disk, which is always current (row counts lag).
+        """
+        relpages, pages = (
+            self._connection()
+            .exec_driver_sql(
+                "SELECT relpages, pg_relation_size(oid) / current_setting('block_size')::int "
+                "FROM pg_class WHERE oid = %s::regclass",
+                (_table(model).name,),
+            )
+            .one()
+        )
+        if pages > 2 * max(relpages, 16):
+            self._connection().exec_driver_sql(f"ANALYZE {self.plain.quoted(_table(model).name)}")
 
     def _stored_ids(self, model: Any, source: str, crm_ids: Sequence[str]) -> set[str]:
         """Return which of ``crm_ids`` have a row of ``model`` already."""

@@ -611,3 +611,26 @@ def test_a_new_activity_deleted_in_its_own_page_or_binned_is_not_counted(engine:
     apply(engine, page)
     rollup(engine)
     assert snapshot(engine) == {("rob@example.com", DAY, "prospecting"): 1}  # n3 alone
+
+
+def test_postgres_analyses_an_activity_table_a_load_has_doubled(engine: Engine) -> None:
+    """Without statistics PostgreSQL's planner scans every stored row to find a page's ids
+    (a first full load then grows quadratic): the page analyses a table it has doubled."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's planner probes the key index without statistics")
+    seed(engine)
+
+    def reltuples() -> float:
+        return float(
+            _raw(engine, "SELECT reltuples FROM pg_class WHERE relname = 'activity'")[0][0]
+        )
+
+    assert reltuples() <= 0  # a fresh table: never analysed
+    records = [
+        ActivityRecord(f"s{i}", "R1", ActivityKind.EMAIL, occurred_at=at(9), contact_title="VP")
+        for i in range(6000)
+    ]
+    apply(engine, SyncPage(CrmObject.ACTIVITIES, records=records))
+    assert reltuples() >= 5000  # analysed with the page's own rows
+    apply(engine, SyncPage(CrmObject.ACTIVITIES, records=records[:10]))
+    assert reltuples() >= 5000
