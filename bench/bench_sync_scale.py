@@ -11,6 +11,9 @@ peak memory (VmHWM) is its own:
   inserting them with one ``executemany`` (SQLite) or ``COPY`` (PostgreSQL) per page into the
   same tables, committing each page as the sync does.
 
+Both children first take what they loaded out of the garbage collector's sight (``gc.freeze``),
+as ``pacesetter sync`` does, and report how long the collector ran while they were timed.
+
 Prints wall time, API calls against the minimum (pages needed), peak RSS, the floor's time and
 memory, and the ratios. Goals (issue #10): sync <= 1.5x floor, memory flat in the record count,
 API calls within 5% of the minimum. The time goal is judged on CPU seconds (see main).
