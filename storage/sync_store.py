@@ -556,7 +556,10 @@ class SqlSyncStore:
         now: datetime,
     ) -> None:
         acts = [r for r in records if isinstance(r, ActivityRecord)]
-        stored = self._stored_ids(Activity, source, [a.crm_id for a in acts] + list(deleted))
+        # Which rows are stored: on PostgreSQL the insert says so itself (see _write), so
+        # only the deletions are looked up there.
+        lookup = [a.crm_id for a in acts] if self.plain.sqlite else []
+        stored = self._stored_ids(Activity, source, lookup + list(deleted))
         # The days the stored versions sit on are stale too (an edit may move an activity).
         self._mark_stored_days(Activity, source, sorted(stored))
         reps = self._reps_by_crm_id(source, {a.owner_crm_id for a in acts if a.owner_crm_id})
@@ -676,9 +679,10 @@ class SqlSyncStore:
 
         On SQLite the transaction holds the write lock from its start (BEGIN IMMEDIATE), so
         the rows found absent stay absent until commit: they take a plain INSERT, which costs
-        SQLite less than an upsert. On PostgreSQL another writer may insert one meanwhile:
-        the absent rows are inserted unless present (``RETURNING`` says which were), and any
-        that were are treated as stored: their days marked, then upserted.
+        SQLite less than an upsert. On PostgreSQL, where another writer may insert one
+        meanwhile, the rows not known to be stored are inserted unless present (``RETURNING``
+        says which were inserted), and the present ones are treated as stored: their days
+        marked, then upserted. The caller may leave ``stored`` empty there.
         """
         keys = ("source", "crm_id")
         absent = [k for k in rows if k not in stored]
@@ -687,9 +691,9 @@ class SqlSyncStore:
             inserted = set(absent)
         else:
             inserted = self._insert_returning_ids(model, columns, [rows[k] for k in absent])
-            raced = [k for k in absent if k not in inserted]
-            if raced:
-                self._mark_stored_days(model, source, sorted(raced))
+            present = [k for k in absent if k not in inserted]
+            if present:  # their days before this page's version, as for any stored row
+                self._mark_stored_days(model, source, sorted(present))
         self._insert_rows(
             model, columns, [row for k, row in rows.items() if k not in inserted], conflict=keys
         )
