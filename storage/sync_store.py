@@ -37,6 +37,7 @@ from domain.records import (
     StageChangeRecord,
 )
 from domain.timeutil import local_day, zone
+from storage.locks import lock_key
 from storage.models import (
     Activity,
     DailySnapshot,
@@ -893,6 +894,13 @@ class SqlSyncStore:
         number of values they changed returned): a dirty day is recomputed from every stored
         fact, so no increment may be added in after it.
         """
+        if not self.plain.sqlite:
+            # One roll-up at a time (a sync's and the hourly snapshot job's may overlap): two
+            # merging the same increments would both add them. SQLite's write transactions
+            # are one at a time already (BEGIN IMMEDIATE).
+            self._connection().exec_driver_sql(
+                "SELECT pg_advisory_xact_lock(%s)", (lock_key("rollup"),)
+            )
         merged = self._merge_increments()
         if merged:
             return merged

@@ -634,3 +634,35 @@ def test_postgres_analyses_an_activity_table_a_load_has_doubled(engine: Engine) 
     assert reltuples() >= 5000  # analysed with the page's own rows
     apply(engine, SyncPage(CrmObject.ACTIVITIES, records=records[:10]))
     assert reltuples() >= 5000
+
+
+def test_two_roll_ups_at_once_add_waiting_counts_once(engine: Engine) -> None:
+    """A sync's roll-up and the hourly job's may overlap: the counts are added in once."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one write transaction at a time (BEGIN IMMEDIATE)")
+    import threading
+    import time
+
+    seed(engine)
+    apply(
+        engine,
+        SyncPage(
+            CrmObject.ACTIVITIES,
+            records=[ActivityRecord("t1", "R1", ActivityKind.EMAIL, occurred_at=at(9))],
+        ),
+    )
+    second: list[int] = []
+    with session_scope(engine) as first:
+        assert SqlSyncStore(first).rollup_dirty(default_kpis(), now=NOW) > 0
+
+        def roll_up() -> None:
+            with session_scope(engine) as session:
+                second.append(SqlSyncStore(session).rollup_dirty(default_kpis(), now=NOW))
+
+        other = threading.Thread(target=roll_up)
+        other.start()
+        time.sleep(0.5)  # the other roll-up is under way, waiting for this one
+        assert other.is_alive()
+    other.join(timeout=10)
+    assert second == [0]  # it found nothing left to add
+    assert snapshot(engine) == {("rob@example.com", DAY, "prospecting"): 1}
