@@ -124,6 +124,10 @@ def test_a_value_listed_for_two_kinds_keeps_the_first_listed_meaning() -> None:
     assert activities.call_direction(task(CallType="Both")) is Direction.INBOUND
     assert activities.call_direction(task(CallType="Internal")) is Direction.INTERNAL
     assert activities.call_direction(task(CallType=None)) is Direction.OUTBOUND
+    # task() looks the direction up inline: the same answer as call_direction, every time.
+    for call_type in ("Both", "Internal", "Inbound", "Outbound", None, ["Both"]):
+        row = task(TaskSubtype="Touch", CallType=call_type)
+        assert activities.task(row).direction == activities.call_direction(row).value
 
 
 def test_values_that_are_not_strings_match_no_option() -> None:
