@@ -578,11 +578,7 @@ class SqlSyncStore:
             rep_id = rep_ids.get(owner) if owner else None
             occurred = a.occurred_at
             if occurred is not None:
-                tz = zones.get(owner, no_owner_zone) if owner else no_owner_zone
-                # Connectors yield aware instants; local_day also takes naive ones as UTC.
-                day: date | None = (
-                    occurred.astimezone(tz).date() if occurred.tzinfo else local_day(occurred, tz)
-                )
+                day: date | None = local_day(occurred, zones.get(owner or "", no_owner_zone))
             else:
                 day = a.activity_date
             title = a.contact_title
@@ -713,12 +709,10 @@ class SqlSyncStore:
         table = _table(model).name
         staging = plain.quoted(f"{table}_page")
         names = ", ".join(map(plain.quoted, columns))
-        exists = conn.exec_driver_sql("SELECT to_regclass(%s)", (f"pg_temp.{table}_page",)).scalar()
-        if exists is None:
-            conn.exec_driver_sql(
-                f"CREATE TEMPORARY TABLE {staging} ON COMMIT DELETE ROWS AS "  # noqa: S608
-                f"SELECT {names} FROM {plain.quoted(table)} WITH NO DATA"
-            )
+        conn.exec_driver_sql(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS "  # noqa: S608
+            f"SELECT {names} FROM {plain.quoted(table)} WITH NO DATA"
+        )
         self._copy(f"{table}_page", columns, rows)
         result = conn.exec_driver_sql(
             f"INSERT INTO {plain.quoted(table)} ({names}) "  # noqa: S608

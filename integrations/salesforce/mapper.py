@@ -153,7 +153,6 @@ class ActivityMapper:
             (options.inbound_call_types, Direction.INBOUND),
             (options.internal_call_types, Direction.INTERNAL),
         )
-        self._direction_values = {k: v.value for k, v in self._directions.items()}
         self._outcomes = {k.casefold(): v for k, v in options.event_outcome_values.items()}
 
     def task_kind(self, raw: Raw) -> ActivityKind:
@@ -190,12 +189,7 @@ class ActivityMapper:
         direction: str | None = None
         duration = None
         if kind is ActivityKind.CALL:
-            call_type = get("CallType")
-            direction = (
-                self._direction_values.get(call_type, _OUTBOUND)
-                if isinstance(call_type, str)
-                else _OUTBOUND
-            )
+            direction = self.call_direction(raw).value
             seconds = get("CallDurationInSeconds")
             duration = int(seconds) if seconds is not None else None
         elif kind is ActivityKind.EMAIL or kind is ActivityKind.LINKEDIN:
