@@ -44,6 +44,8 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from storage.sync_store import ACTIVITY_COLUMNS  # the product's activity row, column for column
+
 TZ = "America/New_York"
 SOURCE = "salesforce"
 KINDS = {"Call": "call", "Email": "email", "LinkedIn": "linkedin"}
@@ -57,22 +59,6 @@ OUTCOMES = {
     "rescheduled": "rescheduled",
     "scheduled": "scheduled",
 }
-ACTIVITY_COLUMNS = (
-    "source",
-    "crm_id",
-    "owner_crm_id",
-    "rep_id",
-    "kind",
-    "occurred_at",
-    "day",
-    "duration_s",
-    "direction",
-    "outcome",
-    "contact_title",
-    "opportunity_crm_id",
-    "is_deleted",
-    "modified_at",
-)
 
 
 class GcClock:

@@ -26,6 +26,7 @@ from domain.records import (
 from storage.db import session_scope
 from storage.models import Activity, DailySnapshot, DirtyDay, Rep, SnapshotIncrement
 from storage.sync_store import ACTIVITY_COLUMNS, SqlSyncStore
+from tests.reliability.faults_support import inconsistent_days
 
 NOW = datetime(2026, 11, 23, 22, 0, tzinfo=UTC)
 DAY = date(2026, 11, 23)
@@ -438,48 +439,6 @@ def test_a_value_too_long_for_its_column_is_refused_not_cut(engine: Engine) -> N
         apply(engine, SyncPage(CrmObject.ACTIVITIES, records=[too_long]))
 
 
-def _recomputed(engine: Engine) -> dict[tuple[int, date, str], float]:
-    """Return every snapshot value recomputed from the stored facts alone (rolled back)."""
-    with Session(engine) as session:
-        days = session.execute(
-            select(Activity.rep_id, Activity.day)
-            .where(Activity.rep_id.is_not(None), Activity.day.is_not(None))  # type: ignore[union-attr]
-            .distinct()
-        ).all()
-        session.execute(DailySnapshot.__table__.delete())  # type: ignore[attr-defined]
-        session.execute(SnapshotIncrement.__table__.delete())  # type: ignore[attr-defined]
-        if days:
-            session.execute(
-                DirtyDay.__table__.insert(),  # type: ignore[attr-defined]
-                [{"rep_id": r, "day": d} for r, d in days],
-            )
-        store = SqlSyncStore(session)
-        while store.rollup_dirty(default_kpis(), now=NOW):
-            pass
-        values = {
-            (r, d, k): v
-            for r, d, k, v in session.execute(
-                select(
-                    DailySnapshot.rep_id, DailySnapshot.day, DailySnapshot.kpi, DailySnapshot.value
-                )
-            )
-        }
-        session.rollback()
-    return values
-
-
-def _stored(engine: Engine) -> dict[tuple[int, date, str], float]:
-    with Session(engine) as session:
-        return {
-            (r, d, k): v
-            for r, d, k, v in session.execute(
-                select(
-                    DailySnapshot.rep_id, DailySnapshot.day, DailySnapshot.kpi, DailySnapshot.value
-                )
-            )
-        }
-
-
 def test_counts_of_new_activities_equal_a_roll_up_from_scratch(engine: Engine) -> None:
     """New activities are counted in their page (increments), changed ones recomputed: after
     pages of new, re-sent, edited, deleted, binned and ownerless activities, with roll-ups
@@ -516,9 +475,9 @@ def test_counts_of_new_activities_equal_a_roll_up_from_scratch(engine: Engine) -
     with Session(engine) as session:
         assert session.execute(select(func.count()).select_from(SnapshotIncrement)).scalar() == 0
         assert session.execute(select(func.count()).select_from(DirtyDay)).scalar() == 0
-    stored = _stored(engine)
-    assert stored  # the check compares something
-    assert stored == _recomputed(engine)
+    with Session(engine) as session:
+        assert session.execute(select(func.count()).select_from(DailySnapshot)).scalar() > 0
+    assert inconsistent_days(engine, "UTC", NOW) == []
 
 
 def test_a_roll_up_adds_waiting_counts_before_it_recomputes_a_day(engine: Engine) -> None:
